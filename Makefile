@@ -1,0 +1,155 @@
+# roto: one Makefile for the library, the CLI, tests, benchmarks and fuzzers.
+#
+#   make             libroto.a and build/roto (CUDA backend too when nvcc is found)
+#   make test        install missing system packages, build, run every test
+#   make test-gpu    the GPU test suite (needs a CUDA device; skips visibly without)
+#   make asan        the test suite under AddressSanitizer + UBSan (build-asan/)
+#   make fuzz        build and briefly run the libFuzzer targets (clang)
+#   make bench       CPU benchmarks (GEMM vs OpenBLAS)
+#   make deps        only install the system packages
+#   make CUDA=0 ...  skip the CUDA backend
+#   make BUILD=dir   put every output under dir/ (default build/)
+
+BUILD ?= build
+CC ?= cc
+NVCC ?= nvcc
+
+# CUDA is built when nvcc is on PATH (or at /usr/local/cuda) unless CUDA=0.
+ifeq ($(origin NVCC),default)
+NVCC := nvcc
+endif
+NVCC_PATH := $(shell command -v $(NVCC) 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
+ifeq ($(CUDA),0)
+HAVE_CUDA := 0
+else ifneq ($(NVCC_PATH),)
+HAVE_CUDA := 1
+else
+HAVE_CUDA := 0
+endif
+CUDA_HOME ?= $(patsubst %/bin/nvcc,%,$(NVCC_PATH))
+
+OPT ?= -O2
+CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter $(OPT) -g -fopenmp \
+	-I. -Iengine -I/usr/include/OpenEXR
+CFLAGS ?=
+ALL_CFLAGS = $(CFLAGS_BASE) $(EXTRA_CFLAGS) $(CFLAGS)
+LDLIBS_BASE := -fopenmp -lpng16 -ljpeg -ltiff -lz -ljansson -lOpenEXRCore-3_1 -lm -lpthread
+# SIMD variants are compiled only in their own files and chosen at run time.
+AVX2_FLAGS := -mavx2 -mfma -mf16c
+AVX512_FLAGS := -mavx512f -mavx512bw -mavx512dq -mavx512vl -mfma -mf16c
+
+# ---- sources ----------------------------------------------------------------
+LIB_SRC := $(wildcard engine/*.c) $(wildcard kernels/cpu/*.c) $(wildcard io/*.c) \
+	$(wildcard nets/*/*.c) $(wildcard weights/*.c)
+CLI_SRC := $(wildcard tools/*.c)
+TEST_SRC := $(wildcard tests/test_*.c)
+TEST_UTIL_SRC := $(wildcard tests/util/*.c) $(wildcard tests/ref/*.c)
+GPU_TEST_SRC := $(wildcard tests/gpu/test_*.c)
+CUDA_SRC := $(wildcard kernels/cuda/*.cu)
+CUDA_CSRC := $(wildcard kernels/cuda/*.c)
+
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_UTIL_OBJ := $(TEST_UTIL_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+GPU_TEST_BIN := $(GPU_TEST_SRC:tests/gpu/%.c=$(BUILD)/tests/gpu/%)
+
+ifeq ($(HAVE_CUDA),1)
+CUDA_ARCHS ?= 80 89 90
+NVCC_GENCODE := $(foreach a,$(CUDA_ARCHS),-gencode arch=compute_$(a),code=sm_$(a))
+NVCC_FLAGS ?= -O3 -std=c++17 -lineinfo -Xcompiler -Wall,-Wextra,-Wno-unused-parameter \
+	-I. -Iengine -I$(CUDA_HOME)/include $(NVCC_GENCODE)
+LIB_OBJ += $(CUDA_SRC:%.cu=$(BUILD)/obj/%.cu.o) $(CUDA_CSRC:%.c=$(BUILD)/obj/%.o)
+ALL_CFLAGS += -DROTO_HAVE_CUDA=1 -I$(CUDA_HOME)/include
+LDLIBS_CUDA := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudnn -lcublasLt \
+	-lcublas -lcudart -lstdc++
+endif
+LDLIBS = $(LDLIBS_BASE) $(LDLIBS_CUDA) $(EXTRA_LDLIBS)
+CHECK_LIBS := -lcheck_pic -lsubunit -lrt -lm
+
+LIB := $(BUILD)/libroto.a
+CLI := $(BUILD)/roto
+
+.PHONY: all test test-gpu asan fuzz bench deps clean parity fixtures
+.DEFAULT_GOAL := all
+
+# Build the library and the CLI.
+all: $(LIB) $(CLI)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+# Per-ISA kernel files get their instruction-set flags.
+$(BUILD)/obj/%_avx2.o: %_avx2.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(AVX2_FLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/%_avx512.o: %_avx512.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(AVX512_FLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/%.cu.o: %.cu
+	@mkdir -p $(dir $@)
+	$(NVCC) $(NVCC_FLAGS) -MMD -MP -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+$(CLI): $(CLI_OBJ) $(LIB)
+	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS)
+
+# Each tests/test_*.c is one Check test program.
+$(BUILD)/tests/%: tests/%.c $(TEST_UTIL_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests -MMD -MP -o $@ $< $(TEST_UTIL_OBJ) $(LIB) $(LDLIBS) $(CHECK_LIBS)
+
+$(BUILD)/tests/gpu/%: tests/gpu/%.c $(TEST_UTIL_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests -MMD -MP -o $@ $< $(TEST_UTIL_OBJ) $(LIB) $(LDLIBS) $(CHECK_LIBS)
+
+# Install what is missing (Debian packages), then build and run every test.
+# GPU tests are built and run too; without a CUDA device they skip visibly.
+test: deps
+	$(MAKE) --no-print-directory build-tests
+	scripts/run_tests.sh $(BUILD)/tests $(TEST_BIN) $(GPU_TEST_BIN)
+
+.PHONY: build-tests
+build-tests: $(LIB) $(CLI) $(TEST_BIN) $(GPU_TEST_BIN)
+
+# The GPU suite alone (on a GPU host: every CUDA op against the CPU op).
+test-gpu: $(LIB) $(GPU_TEST_BIN)
+	scripts/run_tests.sh $(BUILD)/tests $(GPU_TEST_BIN)
+
+# AddressSanitizer + UBSan build of the whole suite, CPU only.
+asan: deps
+	$(MAKE) --no-print-directory BUILD=build-asan CUDA=0 OPT=-O1 \
+	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	  EXTRA_LDLIBS="-fsanitize=address,undefined" build-tests
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 CK_FORK=no \
+	  scripts/run_tests.sh build-asan/tests $(TEST_SRC:tests/%.c=build-asan/tests/%)
+
+# libFuzzer targets (tests/fuzz/fuzz_*.c), each run briefly on its seed corpus.
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_SECONDS ?= 30
+fuzz: deps
+	scripts/run_fuzz.sh $(FUZZ_SECONDS) $(FUZZ_SRC)
+
+# CPU benchmarks: our GEMM vs OpenBLAS sgemm at SAM 2.1 shapes.
+bench: $(LIB)
+	$(MAKE) --no-print-directory $(BUILD)/bench/gemm_bench
+	$(BUILD)/bench/gemm_bench
+
+$(BUILD)/bench/%: bench/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDLIBS) -lopenblas
+
+deps:
+	@scripts/install_deps.sh
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,62 @@
+// cpu_backend.c: the CPU backend table: host memory and the kernels/cpu ops.
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu_ops.h"
+
+static roto_status cpu_alloc(rt_ctx *ctx, void **ptr, size_t bytes) {
+    (void)ctx;
+    // 64-byte alignment suits AVX-512 loads; aligned_alloc needs a multiple.
+    size_t n = (bytes + 63) & ~(size_t)63;
+    void *p = aligned_alloc(64, n ? n : 64);
+    if (!p) return roto_fail(ROTO_ERR_OOM, "cpu: cannot allocate %zu bytes", bytes);
+    *ptr = p;
+    return ROTO_OK;
+}
+
+static void cpu_free(rt_ctx *ctx, void *ptr) {
+    (void)ctx;
+    free(ptr);
+}
+
+static roto_status cpu_memcpy(rt_ctx *ctx, void *dst, const void *src, size_t bytes) {
+    (void)ctx;
+    if (bytes) memcpy(dst, src, bytes);
+    return ROTO_OK;
+}
+
+static roto_status cpu_sync(rt_ctx *ctx) {
+    (void)ctx;
+    return ROTO_OK;
+}
+
+static const rt_backend g_cpu = {
+    .name = "cpu",
+    .device = RT_DEV_CPU,
+    .alloc = cpu_alloc,
+    .free = cpu_free,
+    .upload = cpu_memcpy,
+    .download = cpu_memcpy,
+    .synchronize = cpu_sync,
+    .linear = NULL,                // gemm.c
+    .matmul = NULL,                // gemm.c
+    .conv2d = NULL,                // conv.c
+    .conv_transpose = NULL,        // conv.c
+    .layernorm = NULL,             // norm_act.c
+    .activation = NULL,            // norm_act.c
+    .softmax = NULL,               // norm_act.c
+    .attention = NULL,             // attention.c
+    .rope = NULL,                  // attention.c
+    .window_partition = NULL,      // layout.c
+    .window_unpartition = NULL,    // layout.c
+    .maxpool2x2 = NULL,            // layout.c
+    .interpolate = NULL,           // resample.c
+    .copy = NULL,                  // layout.c
+    .concat = NULL,                // layout.c
+    .binary = NULL,                // elementwise.c
+    .scale = NULL,                 // elementwise.c
+    .fill = NULL,                  // elementwise.c
+    .connected_components = NULL,  // ccl.c
+};
+
+const rt_backend *rt_cpu_backend(void) { return &g_cpu; }

@@ -1,0 +1,31 @@
+// roto_main.c: the `roto` command: dispatches to one file per subcommand.
+#include <stdio.h>
+#include <string.h>
+
+#include "tools/commands.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: roto <command> [options]\n"
+            "\n"
+            "commands:\n"
+            "  version         print the version and the backends built in\n"
+            "\n"
+            "Run 'roto <command> --help' for a command's options.\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "version")) return cmd_version(argc - 1, argv + 1);
+    fprintf(stderr, "roto: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return 2;
+}
