@@ -10,6 +10,7 @@ static void usage(FILE *f) {
             "\n"
             "commands:\n"
             "  version         print the version and the backends built in\n"
+            "  info            describe a checkpoint: format, tensors, dtypes, detected model\n"
             "\n"
             "Run 'roto <command> --help' for a command's options.\n");
 }
@@ -25,6 +26,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (!strcmp(cmd, "version")) return cmd_version(argc - 1, argv + 1);
+    if (!strcmp(cmd, "info")) return cmd_info(argc - 1, argv + 1);
     fprintf(stderr, "roto: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;
