@@ -1,0 +1,29 @@
+// conv_common.h: small helpers shared by the CPU conv, layout and resample
+// kernels (conv.c, layout.c, resample.c): the fused activation and the thread
+// count a kernel should use.
+#ifndef ROTO_CPU_CONV_COMMON_H
+#define ROTO_CPU_CONV_COMMON_H
+
+#include <math.h>
+#include <omp.h>
+
+#include "../../engine/ops.h"
+
+// The activations of rt_act on one value (GELU is the exact erf form, as
+// PyTorch's nn.GELU() default).
+static inline float conv_apply_act(float v, rt_act act) {
+    switch (act) {
+    case RT_ACT_RELU: return v > 0.0f ? v : 0.0f;
+    case RT_ACT_GELU: return 0.5f * v * (1.0f + erff(v * 0.70710678118654752f));
+    case RT_ACT_SIGMOID: return 1.0f / (1.0f + expf(-v));
+    default: return v;
+    }
+}
+
+// Threads for an OpenMP region: the context's setting, else OpenMP's default.
+static inline int conv_threads(const rt_ctx *ctx) {
+    int n = ctx && ctx->num_threads > 0 ? ctx->num_threads : omp_get_max_threads();
+    return n > 0 ? n : 1;
+}
+
+#endif
