@@ -1,0 +1,119 @@
+// sam2_internal.h: the SAM 2.1 model struct shared by the loader (sam2_load.c),
+// the image encoder (sam2_encoder.c) and the prompt encoder + mask decoder
+// (sam2_decoder.c). Every rt_tensor here lives on the context's device (f32,
+// persistent); the few host copies are named *_host.
+#ifndef ROTO_SAM2_INTERNAL_H
+#define ROTO_SAM2_INTERNAL_H
+
+#include "engine/ops.h"
+#include "sam2.h"
+
+typedef struct {
+    rt_tensor w, b;  // Linear: w [out, in], b [out]; LayerNorm: w, b [C]
+} sam2_param;
+
+// One Hiera MultiScaleBlock.
+typedef struct {
+    int dim, dim_out, heads;
+    int window;  // 0: global attention
+    int q_pool;  // first block of stages 2..4: 2x2 max-pool of q and of the shortcut
+    sam2_param norm1, norm2, qkv, proj, mlp0, mlp1;
+    sam2_param shortcut;  // "proj" of the block (dim != dim_out only)
+} sam2_block;
+
+// The decoder's Attention (q/k/v/out projections, internal dim d / downsample).
+typedef struct {
+    sam2_param q, k, v, out;
+    int internal;
+} sam2_attn;
+
+typedef struct {
+    sam2_attn self_attn, t2i, i2t;
+    sam2_param norm1, norm2, norm3, norm4, mlp0, mlp1;
+} sam2_twoway_layer;
+
+typedef struct {
+    sam2_param l[3];  // 3-layer MLP, ReLU between
+} sam2_mlp3;
+
+// One persistent allocation (freed with the model).
+typedef struct {
+    void *ptr;
+    size_t bytes;
+} sam2_alloc;
+
+struct sam2_model {
+    sam2_config cfg;
+    rt_ctx *ctx;
+    int n_blocks;
+    int stage_end[4];   // index of the last block of each stage
+    int grid;           // trunk grid after the patch embed: image_size / 4
+    int emb;            // image embedding size: image_size / 16
+    int low_res;        // low-res mask size: 4 * emb
+
+    // ---- image encoder
+    rt_tensor patch_w, patch_b;  // OHWI [E, 7, 7, 3], [E]
+    rt_tensor pos_embed;         // [1, grid, grid, E]: bicubic pos_embed + tiled window embed
+    sam2_block blocks[SAM2_MAX_BLOCKS];
+    sam2_param neck[4];          // 1x1 convs as Linear [d, C]; neck[0] takes the stride-32 map
+    sam2_param conv_s0, conv_s1; // decoder high-res projections (Linear [d/8, d], [d/4, d])
+    rt_tensor no_mem_embed;      // [d]
+    rt_tensor pix_mean, pix_inv_std;  // [3]
+
+    // ---- prompt encoder
+    float *pe_gauss_host;        // [2, d/2] positional_encoding_gaussian_matrix
+    float *point_embed_host;     // [4, d]: labels 0, 1, 2 (box top-left), 3 (bottom-right)
+    float *not_a_point_host;     // [d]
+    float *out_tokens_host;      // [6, d]: obj_score, iou, 4 mask tokens
+    rt_tensor no_mask_embed;     // [d]
+    rt_tensor dense_pe;          // [1, emb, emb, d] the random-Fourier PE of the grid
+    rt_tensor md_conv0_w, md_conv0_b;  // mask_downscaling.0 OHWI [4, 2, 2, 1]
+    sam2_param md_norm0;               // .1 LayerNorm2d(4)
+    rt_tensor md_conv1_w, md_conv1_b;  // .3 OHWI [16, 2, 2, 4]
+    sam2_param md_norm1;               // .4 LayerNorm2d(16)
+    sam2_param md_conv2;               // .6 1x1 conv as Linear [d, 16]
+
+    // ---- mask decoder
+    sam2_twoway_layer layers[2];
+    sam2_attn final_attn;
+    sam2_param norm_final;
+    rt_tensor up0_w, up0_b;      // ConvTranspose [d, d/4, 2, 2]
+    sam2_param up_norm;          // LayerNorm2d(d/4)
+    rt_tensor up1_w, up1_b;      // ConvTranspose [d/4, d/8, 2, 2]
+    sam2_mlp3 hyper[4];
+    sam2_mlp3 iou_head, obj_head;
+
+    // ---- cached features of the last set_image
+    int have_image;
+    int img_h, img_w;
+    rt_tensor image_embed;       // [1, emb, emb, d] (no_mem_embed added)
+    rt_tensor feat_s0;           // [1, 4*emb, 4*emb, d/8]
+    rt_tensor feat_s1;           // [1, 2*emb, 2*emb, d/4]
+
+    sam2_tap_fn tap;
+    void *tap_user;
+
+    sam2_alloc *allocs;
+    int n_allocs, cap_allocs;
+};
+
+// sam2_load.c
+roto_status sam2_alloc_tensor(sam2_model *m, rt_tensor *t, int ndim, const int64_t *shape);
+
+// sam2_encoder.c
+roto_status sam2_encode_image(sam2_model *m, const uint8_t *rgb, int h, int w);
+roto_status sam2_compute_pos_embed(sam2_model *m, const rt_tensor *pos_bkg,
+                                   const rt_tensor *pos_window);
+
+// sam2_decoder.c
+void sam2_compute_dense_pe(const sam2_model *m, float *out);
+// Index of the mask to output for single-mask prediction (the official
+// _dynamic_multimask_via_stability): 0 when mask 0 is stable, else the best-IoU
+// mask among 1..3. masks [4, n] logits, iou [4].
+int sam2_select_single_mask(const float *masks, int64_t n, const float *iou);
+
+static inline void sam2_tap(sam2_model *m, const char *name, const rt_tensor *t) {
+    if (m->tap) m->tap(m->tap_user, name, t);
+}
+
+#endif
