@@ -26,6 +26,14 @@ static int cmp_range(const void *a, const void *b) {
     return 0;
 }
 
+// List tensors in data order (the header's key order is the writer's choice;
+// the safetensors package sorts keys by name).
+static int cmp_offset(const void *a, const void *b) {
+    const rt_wtensor *x = a, *y = b;
+    if (x->offset != y->offset) return x->offset < y->offset ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
 static const struct {
     const char *name;
     int dtype;  // rt_wdtype, or -1: known to the format but not representable here
@@ -179,6 +187,7 @@ roto_status rt_safetensors_parse(rt_weights *w) {
         if (st != ROTO_OK) goto done;
     }
     st = check_tiling(w, ranges, n, data_size);
+    if (st == ROTO_OK) qsort(w->tensors, (size_t)w->n_tensors, sizeof *w->tensors, cmp_offset);
 done:
     free(ranges);
     json_decref(root);

@@ -8,6 +8,7 @@ Usage: tools/refgen/.venv/bin/python tools/refgen/gen_ckpt_fixtures.py [OUTDIR]
 """
 import collections
 import json
+import math
 import os
 import struct
 import sys
@@ -63,7 +64,9 @@ def describe(tensors):
     for name, t in tensors.items():
         row = {"name": name, "dtype": DTYPE_NAMES[t.dtype], "shape": list(t.shape)}
         if t.is_floating_point():
-            row["values"] = [float(x) for x in t.float().flatten().tolist()]
+            # JSON has no inf/nan: those become the strings "inf", "-inf", "nan".
+            row["values"] = [x if math.isfinite(x) else repr(x)
+                             for x in (float(v) for v in t.float().flatten().tolist())]
         else:
             row["values"] = [int(x) for x in t.flatten().tolist()]
         rows.append(row)
@@ -143,7 +146,11 @@ def main():
     rezip64(path("nested_model.pt"), path("zip64.pt"))
     expected["files"]["zip64.pt"] = {"format": "pytorch-zip", "tensors": describe(flat)}
 
-    # 5. Files the readers must refuse with a clear message.
+    # 5. (1) pickled with protocol 4 (FRAME, SHORT_BINUNICODE, MEMOIZE, STACK_GLOBAL).
+    torch.save({"model": sd}, path("proto4.pt"), pickle_protocol=4)
+    expected["files"]["proto4.pt"] = {"format": "pytorch-zip", "tensors": describe(flat)}
+
+    # 6. Files the readers must refuse with a clear message.
     torch.save({"t": torch.randn(3, 4).t()}, path("noncontig.pt"))   # stride (1, 3)
     expected["errors"]["noncontig.pt"] = "not contiguous"
     torch.save(sd, path("legacy.pt"), _use_new_zipfile_serialization=False)
