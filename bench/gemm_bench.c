@@ -7,7 +7,8 @@
 //   --reps N       timed runs per shape and library (default 9), median reported
 //   --json FILE    also write the table as JSON
 //   --quick        only the two acceptance shapes
-//   --shape MxNxK  only this shape (repeatable)
+//   --shape MxNxK[:batch[:trans_b]]  only this shape (repeatable; trans_b 1
+//                  unless given)
 //
 // The libraries must not run interleaved: after a call, each one's idle worker
 // threads keep spinning for a while (OpenBLAS's for up to ~0.1 s) and would
@@ -37,24 +38,32 @@ char *openblas_get_corename(void);
 typedef struct {
     int64_t M, N, K;
     const char *what;
-    int acceptance;  // part of the project's acceptance criterion
+    int acceptance;   // part of the project's acceptance criterion
+    int64_t batch;    // > 1: cpu_sgemm_batched vs a loop of cblas_sgemm calls
+    int trans_b;
 } shape;
+
+#define LINEAR(M, N, K, what, acc) {M, N, K, what, acc, 1, 1}
 
 // SAM 2.1 shapes (docs: /work/shared/research/sam2_spec.md, section 3).
 static const shape SHAPES[] = {
-    {4096, 256, 256, "mem-attn q/k/v/out proj", 1},
-    {16384, 384, 96, "Hiera stage-1 MLP up (M cut)", 1},
-    {65536, 96, 96, "Hiera stage-1 attn proj (T/S)", 0},
-    {16384, 288, 96, "Hiera stage-1 qkv (T/S, M cut)", 0},
-    {16384, 96, 384, "Hiera stage-1 MLP down (M cut)", 0},
-    {4096, 2048, 256, "mem-attn FFN up", 0},
-    {4096, 256, 2048, "mem-attn FFN down", 0},
-    {16384, 256, 64, "mem-attn cross k/v proj (M cut)", 0},
-    {16384, 64, 256, "conv_s1 1x1", 0},
-    {4096, 1024, 256, "mem-encoder pointwise up", 0},
-    {4096, 768, 768, "Hiera-L stage-3 qkv-ish (d=576->3d)", 0},
-    {16, 65536, 32, "mask GEMM [B*4,32]x[32,65536] (B=4)", 0},
-    {10, 2048, 256, "decoder token MLP", 0},
+    LINEAR(4096, 256, 256, "mem-attn q/k/v/out proj", 1),
+    LINEAR(16384, 384, 96, "Hiera stage-1 MLP up (M cut)", 1),
+    LINEAR(65536, 96, 96, "Hiera stage-1 attn proj (T/S)", 0),
+    LINEAR(16384, 288, 96, "Hiera stage-1 qkv (T/S, M cut)", 0),
+    LINEAR(16384, 96, 384, "Hiera stage-1 MLP down (M cut)", 0),
+    LINEAR(4096, 2048, 256, "mem-attn FFN up", 0),
+    LINEAR(4096, 256, 2048, "mem-attn FFN down", 0),
+    LINEAR(16384, 256, 64, "mem-attn cross k/v proj (M cut)", 0),
+    LINEAR(16384, 64, 256, "conv_s1 1x1", 0),
+    LINEAR(4096, 1024, 256, "mem-encoder pointwise up", 0),
+    LINEAR(4096, 768, 768, "Hiera-L stage-3 qkv-ish (d=576->3d)", 0),
+    LINEAR(16, 65536, 32, "mask GEMM [B*4,32]x[32,65536] (B=4)", 0),
+    LINEAR(10, 2048, 256, "decoder token MLP", 0),
+    // Window attention of Hiera stage 1 (64-token windows, head dim 96), per
+    // window and head: batched GEMMs (OpenBLAS: one call per matrix).
+    {64, 64, 96, "batched q @ k^T (1024 windows)", 0, 1024, 1},
+    {64, 96, 64, "batched p @ v (1024 windows)", 0, 1024, 0},
 };
 #define NSHAPES ((int)(sizeof SHAPES / sizeof *SHAPES))
 
@@ -70,16 +79,22 @@ static double median(double *v, int n) {
 
 static void run_ours(const shape *s, const float *A, const float *B, float *C) {
     cpu_gemm_args g = {
-        .M = s->M, .N = s->N, .K = s->K, .A = A, .lda = s->K, .B = B, .ldb = s->K,
-        .trans_b = 1, .C = C, .ldc = s->N, .bias = NULL, .act = RT_ACT_NONE,
-        .alpha = 1.0f, .beta = 0.0f,
+        .M = s->M, .N = s->N, .K = s->K, .A = A, .lda = s->K, .B = B,
+        .ldb = s->trans_b ? s->K : s->N, .trans_b = s->trans_b, .C = C, .ldc = s->N,
+        .bias = NULL, .act = RT_ACT_NONE, .alpha = 1.0f, .beta = 0.0f,
     };
-    cpu_sgemm(&g);
+    if (s->batch > 1)
+        cpu_sgemm_batched(&g, s->batch, s->M * s->K, s->N * s->K, s->M * s->N);
+    else
+        cpu_sgemm(&g);
 }
 
 static void run_openblas(const shape *s, const float *A, const float *B, float *C) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)s->M, (int)s->N, (int)s->K, 1.0f,
-                A, (int)s->K, B, (int)s->K, 0.0f, C, (int)s->N);
+    for (int64_t i = 0; i < s->batch; i++)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, s->trans_b ? CblasTrans : CblasNoTrans,
+                    (int)s->M, (int)s->N, (int)s->K, 1.0f, A + i * s->M * s->K, (int)s->K,
+                    B + i * s->N * s->K, s->trans_b ? (int)s->K : (int)s->N, 0.0f,
+                    C + i * s->M * s->N, (int)s->N);
 }
 
 #define ROUNDS 3
@@ -123,16 +138,20 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--json") && i + 1 < argc) json_path = argv[++i];
         else if (!strcmp(argv[i], "--quick")) quick = 1;
         else if (!strcmp(argv[i], "--shape") && i + 1 < argc && nuser < 16) {
-            long long m, n, k;
-            if (sscanf(argv[++i], "%lldx%lldx%lld", &m, &n, &k) != 3 || m < 1 || n < 1 || k < 1) {
-                fprintf(stderr, "gemm_bench: --shape wants MxNxK, got %s\n", argv[i]);
+            long long m, n, k, batch = 1;
+            int tb = 1;
+            int got = sscanf(argv[++i], "%lldx%lldx%lld:%lld:%d", &m, &n, &k, &batch, &tb);
+            if (got < 3 || m < 1 || n < 1 || k < 1 || batch < 1) {
+                fprintf(stderr, "gemm_bench: --shape wants MxNxK[:batch[:trans_b]], got %s\n",
+                        argv[i]);
                 return 2;
             }
-            user[nuser++] = (shape){m, n, k, "user", 0};
+            user[nuser++] = (shape){m, n, k, "user", 0, batch, tb != 0};
         }
         else {
             fprintf(stderr,
-                    "usage: %s [--threads N] [--reps N] [--json FILE] [--quick] [--shape MxNxK]\n",
+                    "usage: %s [--threads N] [--reps N] [--json FILE] [--quick] "
+                    "[--shape MxNxK[:batch[:trans_b]]]\n",
                     argv[0]);
             return 2;
         }
@@ -144,10 +163,10 @@ int main(int argc, char **argv) {
 
     printf("cpu_sgemm (%s kernel) vs OpenBLAS (%s core), %d threads, median of %d runs\n",
            gemm_isa_active()->name, openblas_get_corename(), threads, reps);
-    printf("C[M,N] = A[M,K] @ B[N,K]^T (trans_b = 1, as Linear uses)\n\n");
-    printf("%6s %6s %5s  %9s %9s  %6s  %-9s %s\n", "M", "N", "K", "ours", "openblas", "ratio",
+    printf("C[M,N] = A[M,K] @ B[N,K]^T (trans_b = 1, as Linear uses) unless noted\n\n");
+    printf("%5s %6s %6s %5s  %9s %9s  %6s  %-9s %s\n", "batch", "M", "N", "K", "ours", "openblas", "ratio",
            "max rdiff", "shape");
-    printf("%6s %6s %5s  %9s %9s\n", "", "", "", "GFLOP/s", "GFLOP/s");
+    printf("%5s %6s %6s %5s  %9s %9s\n", "", "", "", "", "GFLOP/s", "GFLOP/s");
 
     FILE *js = NULL;
     if (json_path) {
@@ -169,21 +188,22 @@ int main(int argc, char **argv) {
     for (int si = 0; si < nshapes; si++) {
         const shape *s = nuser ? &user[si] : &SHAPES[si];
         if (quick && !s->acceptance) continue;
-        float *A = alloc_random((size_t)(s->M * s->K), &seed);
-        float *B = alloc_random((size_t)(s->N * s->K), &seed);
-        float *C1 = alloc_random((size_t)(s->M * s->N), &seed);
-        float *C2 = alloc_random((size_t)(s->M * s->N), &seed);
+        size_t nbat = (size_t)s->batch;
+        float *A = alloc_random(nbat * (size_t)(s->M * s->K), &seed);
+        float *B = alloc_random(nbat * (size_t)(s->N * s->K), &seed);
+        float *C1 = alloc_random(nbat * (size_t)(s->M * s->N), &seed);
+        float *C2 = alloc_random(nbat * (size_t)(s->M * s->N), &seed);
         for (int round = 0, r = 0; round < ROUNDS; round++) {
             int r_end = reps * (round + 1) / ROUNDS;
             time_block(run_ours, s, A, B, C1, t_ours + r, r_end - r);
             time_block(run_openblas, s, A, B, C2, t_blas + r, r_end - r);
             r = r_end;
         }
-        double flops = 2.0 * (double)s->M * (double)s->N * (double)s->K;
+        double flops = 2.0 * (double)s->batch * (double)s->M * (double)s->N * (double)s->K;
         double g_ours = flops / median(t_ours, reps) * 1e-9;
         double g_blas = flops / median(t_blas, reps) * 1e-9;
         double rdiff = 0, cmax = 0;
-        for (int64_t i = 0; i < s->M * s->N; i++) {
+        for (int64_t i = 0; i < s->batch * s->M * s->N; i++) {
             double d = fabs((double)C1[i] - (double)C2[i]);
             if (!(d <= rdiff)) rdiff = d;
             if (fabs((double)C2[i]) > cmax) cmax = fabs((double)C2[i]);
@@ -191,17 +211,19 @@ int main(int argc, char **argv) {
         rdiff = cmax > 0 ? rdiff / cmax : rdiff;
         double ratio = g_ours / g_blas;
         if (s->acceptance && ratio < 0.70) worst_acceptance_ok = 0;
-        printf("%6lld %6lld %5lld  %9.1f %9.1f  %5.0f%%  %-9.1e %s%s\n", (long long)s->M,
+        printf("%5lld %6lld %6lld %5lld  %9.1f %9.1f  %5.0f%%  %-9.1e %s%s\n", (long long)s->batch,
+               (long long)s->M,
                (long long)s->N, (long long)s->K, g_ours, g_blas, 100 * ratio, rdiff, s->what,
                s->acceptance ? " [target >= 70%]" : "");
         fflush(stdout);
         if (js) {
             fprintf(js,
-                    "%s    {\"M\": %lld, \"N\": %lld, \"K\": %lld, \"what\": \"%s\", "
+                    "%s    {\"batch\": %lld, \"M\": %lld, \"N\": %lld, \"K\": %lld, "
+                    "\"trans_b\": %d, \"what\": \"%s\", "
                     "\"ours_gflops\": %.2f, \"openblas_gflops\": %.2f, \"ratio\": %.3f, "
                     "\"acceptance\": %s}",
-                    first_json ? "" : ",\n", (long long)s->M, (long long)s->N, (long long)s->K,
-                    s->what, g_ours, g_blas, ratio, s->acceptance ? "true" : "false");
+                    first_json ? "" : ",\n", (long long)s->batch, (long long)s->M,
+                    (long long)s->N, (long long)s->K, s->trans_b, s->what, g_ours, g_blas, ratio, s->acceptance ? "true" : "false");
             first_json = 0;
         }
         free(A);

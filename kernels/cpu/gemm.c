@@ -70,7 +70,15 @@ static void kernel_scalar(int64_t kc, const float *a, int64_t lda, const float *
         }
 }
 
-static const gemm_isa gemm_isa_scalar = {"scalar", SC_MR, SC_NR, kernel_scalar};
+static void pack_bt_scalar(const float *b, int64_t ldb, int nb, int64_t kb, float *dst) {
+    for (int jj = 0; jj < nb; jj++)
+        for (int64_t k = 0; k < kb; k++) dst[k * SC_NR + jj] = b[jj * ldb + k];
+    if (nb < SC_NR)
+        for (int64_t k = 0; k < kb; k++)
+            for (int jj = nb; jj < SC_NR; jj++) dst[k * SC_NR + jj] = 0;
+}
+
+static const gemm_isa gemm_isa_scalar = {"scalar", SC_MR, SC_NR, kernel_scalar, pack_bt_scalar};
 
 // ---- ISA choice ---------------------------------------------------------------------
 
@@ -100,26 +108,19 @@ const gemm_isa *gemm_isa_active(void) {
 
 // ---- packing ----------------------------------------------------------------------
 
-// Pack columns [j, j+nb) (nb <= nr) and rows [pc, pc+kb) of op(B) into one
-// panel: dst[k*nr + jj] = op(B)[pc+k][j+jj], columns nb..nr-1 zero.
-static void pack_b_panel(const cpu_gemm_args *g, int nr, int64_t j, int nb, int64_t pc,
-                         int64_t kb, float *dst) {
-    if (!g->trans_b) {
-        for (int64_t k = 0; k < kb; k++) {
-            const float *src = g->B + (pc + k) * g->ldb + j;
-            float *d = dst + k * nr;
-            memcpy(d, src, (size_t)nb * sizeof(float));
-            for (int jj = nb; jj < nr; jj++) d[jj] = 0;
-        }
-    } else {
-        // B is [N, K]: each column of op(B) is a contiguous row of B.
-        for (int jj = 0; jj < nb; jj++) {
-            const float *src = g->B + (j + jj) * g->ldb + pc;
-            for (int64_t k = 0; k < kb; k++) dst[k * nr + jj] = src[k];
-        }
-        if (nb < nr)
-            for (int64_t k = 0; k < kb; k++)
-                for (int jj = nb; jj < nr; jj++) dst[k * nr + jj] = 0;
+// Pack columns [j, j+nb) (nb <= nr) and all K rows of op(B) into one panel:
+// dst[k*nr + jj] = op(B)[k][j+jj], columns nb..nr-1 zero.
+static void pack_b_panel(const cpu_gemm_args *g, const gemm_isa *isa, int64_t j, int nb,
+                         float *dst) {
+    int nr = isa->nr;
+    if (g->trans_b) {  // B is [N, K]: the ISA's transposing pack
+        isa->pack_bt(g->B + j * g->ldb, g->ldb, nb, g->K, dst);
+        return;
+    }
+    for (int64_t k = 0; k < g->K; k++) {
+        float *d = dst + k * nr;
+        memcpy(d, g->B + k * g->ldb + j, (size_t)nb * sizeof(float));
+        for (int jj = nb; jj < nr; jj++) d[jj] = 0;
     }
 }
 
@@ -162,7 +163,7 @@ static void pack_panel(const gemm_plan *p, float *bpack, int64_t q) {
     int nr = p->isa->nr;
     int64_t j = q * nr;
     int nb = (int)(p->g->N - j < nr ? p->g->N - j : nr);
-    pack_b_panel(p->g, nr, j, nb, 0, p->g->K, bpack + q * p->g->K * nr);
+    pack_b_panel(p->g, p->isa, j, nb, bpack + q * p->g->K * nr);
 }
 
 // The epilogue of one k block: the first block brings in beta*C, later ones

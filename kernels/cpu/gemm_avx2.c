@@ -133,4 +133,52 @@ static void kernel_avx2(int64_t kc, const float *a, int64_t lda, const float *bp
     by_rows[mr](kc, a, lda, bp, c, ldc, nr, ep);
 }
 
-const gemm_isa gemm_isa_avx2 = {"avx2", MR, NR, kernel_avx2};
+// ---- packing a transposed B ---------------------------------------------------------
+
+// Transpose an 8 x 8 block in registers: on return r[j] holds column j.
+static inline void transpose8(__m256 r[8]) {
+    __m256 t[8], u[8];
+#pragma GCC unroll 8
+    for (int i = 0; i < 4; i++) {
+        t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    // u[4i + c], 128-bit lane L: column 4L + c of rows 4i..4i+3.
+#pragma GCC unroll 8
+    for (int i = 0; i < 2; i++) {
+        __m256d t0 = _mm256_castps_pd(t[4 * i]), t1 = _mm256_castps_pd(t[4 * i + 1]);
+        __m256d t2 = _mm256_castps_pd(t[4 * i + 2]), t3 = _mm256_castps_pd(t[4 * i + 3]);
+        u[4 * i + 0] = _mm256_castpd_ps(_mm256_unpacklo_pd(t0, t2));
+        u[4 * i + 1] = _mm256_castpd_ps(_mm256_unpackhi_pd(t0, t2));
+        u[4 * i + 2] = _mm256_castpd_ps(_mm256_unpacklo_pd(t1, t3));
+        u[4 * i + 3] = _mm256_castpd_ps(_mm256_unpackhi_pd(t1, t3));
+    }
+#pragma GCC unroll 8
+    for (int c = 0; c < 4; c++) {
+        r[c] = _mm256_permute2f128_ps(u[c], u[4 + c], 0x20);      // low lanes
+        r[4 + c] = _mm256_permute2f128_ps(u[c], u[4 + c], 0x31);  // high lanes
+    }
+}
+
+static void pack_bt_avx2(const float *b, int64_t ldb, int nb, int64_t kb, float *dst) {
+    const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    for (int h = 0; h < NV; h++) {  // 8 columns of the panel at a time
+        int rows = nb - 8 * h;
+        if (rows > 8) rows = 8;
+        const float *src = b + 8 * h * ldb;
+        float *d = dst + 8 * h;
+        for (int64_t k0 = 0; k0 < kb; k0 += 8) {
+            int kn = kb - k0 < 8 ? (int)(kb - k0) : 8;
+            __m256i km = _mm256_cmpgt_epi32(_mm256_set1_epi32(kn), iota);
+            __m256 r[8];
+#pragma GCC unroll 8
+            for (int i = 0; i < 8; i++)
+                r[i] = i < rows ? _mm256_maskload_ps(src + i * ldb + k0, km) : _mm256_setzero_ps();
+            transpose8(r);
+#pragma GCC unroll 8
+            for (int i = 0; i < kn; i++) _mm256_store_ps(d + (k0 + i) * NR, r[i]);
+        }
+    }
+}
+
+const gemm_isa gemm_isa_avx2 = {"avx2", MR, NR, kernel_avx2, pack_bt_avx2};

@@ -138,4 +138,60 @@ static void kernel_avx512(int64_t kc, const float *a, int64_t lda, const float *
     by_rows[mr](kc, a, lda, bp, c, ldc, nr, ep);
 }
 
-const gemm_isa gemm_isa_avx512 = {"avx512", MR, NR, kernel_avx512};
+// ---- packing a transposed B ---------------------------------------------------------
+
+// Transpose a 16 x 16 block in registers: on return r[j] holds column j.
+// Three rounds: interleave row pairs (ps), then pairs of pairs (pd), then
+// gather the 128-bit lanes of four rows (two f32x4 shuffles).
+static inline void transpose16(__m512 r[16]) {
+    __m512 t[16], u[16];
+#pragma GCC unroll 16
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    // u[4i + c], lane L: column 4L + c of rows 4i..4i+3.
+#pragma GCC unroll 16
+    for (int i = 0; i < 4; i++) {
+        __m512d t0 = _mm512_castps_pd(t[4 * i]), t1 = _mm512_castps_pd(t[4 * i + 1]);
+        __m512d t2 = _mm512_castps_pd(t[4 * i + 2]), t3 = _mm512_castps_pd(t[4 * i + 3]);
+        u[4 * i + 0] = _mm512_castpd_ps(_mm512_unpacklo_pd(t0, t2));
+        u[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(t0, t2));
+        u[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(t1, t3));
+        u[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(t1, t3));
+    }
+#pragma GCC unroll 16
+    for (int c = 0; c < 4; c++) {
+        __m512 v1 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x88);   // lanes 0, 2
+        __m512 v2 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x88);
+        __m512 w1 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xdd);   // lanes 1, 3
+        __m512 w2 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xdd);
+        r[c] = _mm512_shuffle_f32x4(v1, v2, 0x88);       // column c
+        r[4 + c] = _mm512_shuffle_f32x4(w1, w2, 0x88);   // column 4 + c
+        r[8 + c] = _mm512_shuffle_f32x4(v1, v2, 0xdd);   // column 8 + c
+        r[12 + c] = _mm512_shuffle_f32x4(w1, w2, 0xdd);  // column 12 + c
+    }
+}
+
+static void pack_bt_avx512(const float *b, int64_t ldb, int nb, int64_t kb, float *dst) {
+    for (int h = 0; h < NV; h++) {  // 16 columns of the panel at a time
+        int rows = nb - 16 * h;       // rows of B (columns of the panel) present
+        if (rows > 16) rows = 16;
+        const float *src = b + 16 * h * ldb;
+        float *d = dst + 16 * h;
+        for (int64_t k0 = 0; k0 < kb; k0 += 16) {
+            int kn = kb - k0 < 16 ? (int)(kb - k0) : 16;
+            __mmask16 km = (__mmask16)((1u << kn) - 1);
+            __m512 r[16];
+#pragma GCC unroll 16
+            for (int i = 0; i < 16; i++)
+                r[i] = i < rows ? _mm512_maskz_loadu_ps(km, src + i * ldb + k0)
+                                : _mm512_setzero_ps();
+            transpose16(r);
+#pragma GCC unroll 16
+            for (int i = 0; i < kn; i++) _mm512_store_ps(d + (k0 + i) * NR, r[i]);
+        }
+    }
+}
+
+const gemm_isa gemm_isa_avx512 = {"avx512", MR, NR, kernel_avx512, pack_bt_avx512};

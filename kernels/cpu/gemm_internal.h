@@ -34,10 +34,17 @@ typedef struct {
 typedef void (*gemm_kernel_fn)(int64_t kc, const float *a, int64_t lda, const float *bp,
                                float *c, int64_t ldc, int mr, int nr, const gemm_epilogue *ep);
 
+// Pack one panel from a transposed B (trans_b = 1, rows of B are columns of
+// op(B)): dst[k*NR + jj] = b[jj*ldb + k] for jj < nb, k < kb; columns nb..NR-1
+// are zero. A transpose, so worth vectorising: for small M it costs as much as
+// the GEMM itself.
+typedef void (*gemm_pack_bt_fn)(const float *b, int64_t ldb, int nb, int64_t kb, float *dst);
+
 typedef struct {
     const char *name;  // "avx512", "avx2", "scalar"
     int mr, nr;        // register tile
     gemm_kernel_fn kernel;
+    gemm_pack_bt_fn pack_bt;
 } gemm_isa;
 
 // Per-ISA kernels (defined in gemm_avx512.c / gemm_avx2.c).
