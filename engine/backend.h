@@ -54,6 +54,14 @@ struct rt_backend {
     roto_status (*fill)(rt_ctx *, rt_tensor *y, float value);
     roto_status (*connected_components)(rt_ctx *, rt_tensor *labels, rt_tensor *areas,
                                         const rt_tensor *mask, int *n_out);
+
+    // Optional per-context setup and teardown (NULL on the CPU). rt_ctx_create
+    // calls ctx_init before allocating the arena (CUDA: pick the device, create
+    // the stream and library handles in ctx->backend_state); rt_ctx_destroy
+    // calls ctx_shutdown after freeing the arena. ctx_shutdown must accept a
+    // context whose ctx_init failed or never ran (backend_state NULL).
+    roto_status (*ctx_init)(rt_ctx *);
+    void (*ctx_shutdown)(rt_ctx *);
 };
 
 // The CPU backend (kernels/cpu/cpu_backend.c), always present.

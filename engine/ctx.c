@@ -22,10 +22,14 @@ roto_status rt_ctx_create(rt_ctx *ctx, const rt_backend *be, size_t arena_bytes)
     ctx->be = be;
     const char *p = getenv("ROTO_PROFILE");
     ctx->prof.enabled = p && p[0] && strcmp(p, "0") != 0;
+    if (be->ctx_init) ROTO_TRY(be->ctx_init(ctx));
     if (arena_bytes) {
         void *base = NULL;
         roto_status st = be->alloc(ctx, &base, arena_bytes);
-        if (st != ROTO_OK) return st;
+        if (st != ROTO_OK) {
+            if (be->ctx_shutdown) be->ctx_shutdown(ctx);
+            return st;
+        }
         ctx->arena.base = (char *)base;
         ctx->arena.capacity = arena_bytes;
     }
@@ -38,6 +42,7 @@ void rt_ctx_destroy(rt_ctx *ctx) {
     if (ctx->arena.base) ctx->be->free(ctx, ctx->arena.base);
     ctx->arena.base = NULL;
     ctx->arena.capacity = ctx->arena.used = 0;
+    if (ctx->be->ctx_shutdown) ctx->be->ctx_shutdown(ctx);
 }
 
 void rt_ctx_reset(rt_ctx *ctx) { ctx->arena.used = 0; }

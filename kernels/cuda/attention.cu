@@ -1,0 +1,645 @@
+// attention.cu: scaled dot-product attention: a flash-attention forward kernel
+// on tensor cores (mma.sync m16n8k16, f16/bf16, fp32 accumulation and
+// softmax), and the naive GEMM + softmax + GEMM path it is tested against.
+// defines: cu_attention, cu_attention_path
+//
+// Flash kernel (FlashAttention-2 forward, written from the algorithm):
+// - One CTA = 4 warps = 64 query rows of one (batch, head); each warp owns 16
+//   rows. Keys/values stream through shared memory in tiles of BN rows
+//   (64, or 32 for head dim 256), double-buffered with cp.async.
+// - Per tile: S = Q K^T (mma), logits x = S*scale*log2(e) + bias*log2(e),
+//   online softmax in base 2 (running max m, running sum l, rescale of the
+//   output accumulator), then O += P V with P rounded to the input type.
+// - Head dims are padded to DP in {16, 32, 64, 80, 96, 128, 256}: the padded
+//   columns of Q, K and V are zero-filled in shared memory (cp.async with
+//   src-size 0), so they add nothing to Q K^T and are never stored.
+// - Keys past Lk are masked to -inf and their V rows zero-filled; query rows
+//   past Lq are computed on zeros and not stored.
+// - A key_bias of -inf masks a key; a row with every key masked gets l = 0
+//   and writes zeros.
+// - Split-KV: when (query blocks x batch x heads) cannot fill the GPU (SAM
+//   2.1's memory attention: 4096 queries, 1 head), the key range is split over
+//   grid.z; each split writes its normalised partial output and log-sum-exp in
+//   fp32 and a combine kernel merges them. The same partial path serves f32
+//   outputs (the combine writes f32).
+// Requirements (else the naive path runs): q, k, v f16/bf16 (f32 data is
+// first converted when the context precision is BF16/FP16), D == Dv, D a
+// multiple of 8, every row start 16-byte aligned (base and strides).
+//
+// Shared-memory rows are padded by 8 elements (16 bytes) so the 8 row
+// addresses of each ldmatrix fall in distinct bank groups.
+#include <math.h>
+#include <string.h>
+
+#include "cuda_device.cuh"
+
+#define FA_BM 64
+#define FA_THREADS 128
+#define LOG2E_F 1.4426950408889634f
+
+// ---- PTX wrappers -----------------------------------------------------------------------
+
+__device__ __forceinline__ void cp_async16(void *smem, const void *gmem, bool pred) {
+    unsigned s = (unsigned)__cvta_generic_to_shared(smem);
+    int n = pred ? 16 : 0;  // 0: write 16 zero bytes, read nothing
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(s), "l"(gmem), "r"(n)
+                 : "memory");
+}
+__device__ __forceinline__ void cp_async_commit() {
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+}
+template <int N> __device__ __forceinline__ void cp_async_wait() {
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
+}
+
+__device__ __forceinline__ void ldsm_x4(uint32_t (&r)[4], const void *smem) {
+    unsigned a = (unsigned)__cvta_generic_to_shared(smem);
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(a));
+}
+__device__ __forceinline__ void ldsm_x4_t(uint32_t (&r)[4], const void *smem) {
+    unsigned a = (unsigned)__cvta_generic_to_shared(smem);
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(a));
+}
+
+template <typename T> struct fa_mma;
+template <> struct fa_mma<__nv_bfloat16> {
+    static __device__ __forceinline__ uint32_t pack(float lo, float hi) {
+        __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);  // .x (low half) = lo
+        return *reinterpret_cast<uint32_t *>(&v);
+    }
+    static __device__ __forceinline__ void mma(float (&d)[4], const uint32_t (&a)[4], uint32_t b0,
+                                               uint32_t b1) {
+        asm volatile(
+            "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, "
+            "{%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+            : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+            : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+    }
+};
+template <> struct fa_mma<__half> {
+    static __device__ __forceinline__ uint32_t pack(float lo, float hi) {
+        __half2 v = __floats2half2_rn(lo, hi);
+        return *reinterpret_cast<uint32_t *>(&v);
+    }
+    static __device__ __forceinline__ void mma(float (&d)[4], const uint32_t (&a)[4], uint32_t b0,
+                                               uint32_t b1) {
+        asm volatile(
+            "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, "
+            "{%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+            : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+            : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+    }
+};
+
+// ---- flash kernel ------------------------------------------------------------------------
+
+struct fa_params {
+    const void *q, *k, *v;
+    void *o;                 // direct output (type T), or NULL when writing partials
+    float *part_o;           // [split][B*H][Lq][D] fp32 (normalised per split)
+    float *part_lse;         // [split][B*H][Lq] log2-sum-exp
+    int64_t q_sb, q_sh, q_sl, k_sb, k_sh, k_sl, v_sb, v_sh, v_sl, o_sb, o_sh, o_sl;
+    const float *bias;       // [B, Lk] or NULL
+    int64_t bias_sb;
+    int B, H, Lq, Lk, D;
+    int tiles_per_split;
+    float scale_log2;        // scale * log2(e)
+};
+
+template <int DP> struct fa_cfg {
+    static constexpr int BN = DP > 128 ? 32 : 64;
+    static constexpr int LD = DP + 8;  // smem row stride in elements
+    static constexpr size_t smem_bytes = (size_t)(FA_BM + 4 * BN) * LD * 2;
+};
+
+template <typename T, int DP>
+__global__ void __launch_bounds__(FA_THREADS) k_flash_fwd(fa_params p) {
+    constexpr int BN = fa_cfg<DP>::BN, LD = fa_cfg<DP>::LD;
+    constexpr int CPR = DP / 8;         // 16-byte chunks per row
+    constexpr int NT_S = BN / 8;        // n-tiles of S per warp
+    constexpr int NT_O = DP / 8;        // n-tiles of O per warp
+    extern __shared__ __align__(16) unsigned char fa_smem_buf[];
+    T *Qs = reinterpret_cast<T *>(fa_smem_buf);  // FA_BM x LD
+    T *Ks = Qs + FA_BM * LD;                 // 2 stages x BN x LD
+    T *Vs = Ks + 2 * BN * LD;                // 2 stages x BN x LD
+
+    const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+    const int g = lane >> 2, tig = lane & 3;
+    const int bh = blockIdx.x, b = bh / p.H, h = bh % p.H;
+    const int q0 = blockIdx.y * FA_BM;
+    const int n_tiles = (p.Lk + BN - 1) / BN;
+    const int t_begin = blockIdx.z * p.tiles_per_split;
+    const int t_end = min(n_tiles, t_begin + p.tiles_per_split);
+
+    const T *qg = (const T *)p.q + b * p.q_sb + h * p.q_sh;
+    const T *kg = (const T *)p.k + b * p.k_sb + h * p.k_sh;
+    const T *vg = (const T *)p.v + b * p.v_sb + h * p.v_sh;
+    const float *bias = p.bias ? p.bias + b * p.bias_sb : nullptr;
+
+    // Q tile: rows past Lq and columns past D are zero-filled.
+    for (int c = tid; c < FA_BM * CPR; c += FA_THREADS) {
+        int r = c / CPR, col = (c % CPR) * 8;
+        bool ok = q0 + r < p.Lq && col < p.D;
+        cp_async16(Qs + r * LD + col, ok ? (const void *)(qg + (int64_t)(q0 + r) * p.q_sl + col) : p.q,
+                   ok);
+    }
+    cp_async_commit();
+
+    auto load_kv = [&](int t, int stage) {
+        T *ks = Ks + stage * BN * LD, *vs = Vs + stage * BN * LD;
+        int kv0 = t * BN;
+        for (int c = tid; c < BN * CPR; c += FA_THREADS) {
+            int r = c / CPR, col = (c % CPR) * 8;
+            bool ok = kv0 + r < p.Lk && col < p.D;
+            int64_t row = kv0 + r;
+            cp_async16(ks + r * LD + col, ok ? (const void *)(kg + row * p.k_sl + col) : p.k, ok);
+            cp_async16(vs + r * LD + col, ok ? (const void *)(vg + row * p.v_sl + col) : p.v, ok);
+        }
+    };
+    if (t_begin < t_end) load_kv(t_begin, 0);
+    cp_async_commit();
+
+    float o[NT_O][4];
+#pragma unroll
+    for (int j = 0; j < NT_O; j++) o[j][0] = o[j][1] = o[j][2] = o[j][3] = 0.f;
+    float m0 = -INFINITY, m1 = -INFINITY, l0 = 0.f, l1 = 0.f;  // rows g and g + 8
+
+    const T *q_frag_base = Qs + (warp * 16 + (lane & 15)) * LD + (lane >> 4) * 8;
+    const int k_row = (lane & 7) + ((lane >> 4) << 3), k_col = ((lane >> 3) & 1) * 8;
+    const int v_row = (lane & 7) + (((lane >> 3) & 1) << 3), v_col = (lane >> 4) * 8;
+
+    for (int t = t_begin; t < t_end; t++) {
+        const int stage = (t - t_begin) & 1;
+        if (t + 1 < t_end) load_kv(t + 1, stage ^ 1);
+        cp_async_commit();  // possibly empty: keeps the group count uniform
+        cp_async_wait<1>(); // everything but the newest group: Q and tile t
+        __syncthreads();
+        const T *ks = Ks + stage * BN * LD, *vs = Vs + stage * BN * LD;
+
+        // S = Q K^T for this warp's 16 rows.
+        float s[NT_S][4];
+#pragma unroll
+        for (int j = 0; j < NT_S; j++) s[j][0] = s[j][1] = s[j][2] = s[j][3] = 0.f;
+#pragma unroll
+        for (int kk = 0; kk < DP / 16; kk++) {
+            uint32_t a[4];
+            ldsm_x4(a, q_frag_base + kk * 16);
+#pragma unroll
+            for (int j2 = 0; j2 < NT_S / 2; j2++) {
+                uint32_t bf[4];
+                ldsm_x4(bf, ks + (j2 * 16 + k_row) * LD + kk * 16 + k_col);
+                fa_mma<T>::mma(s[2 * j2], a, bf[0], bf[1]);
+                fa_mma<T>::mma(s[2 * j2 + 1], a, bf[2], bf[3]);
+            }
+        }
+
+        // Logits in base 2, masks, row maxima.
+        const int kv0 = t * BN;
+        float mx0 = -INFINITY, mx1 = -INFINITY;
+#pragma unroll
+        for (int j = 0; j < NT_S; j++) {
+#pragma unroll
+            for (int e = 0; e < 4; e++) {
+                int key = kv0 + j * 8 + tig * 2 + (e & 1);
+                float x = -INFINITY;
+                if (key < p.Lk) {
+                    x = s[j][e] * p.scale_log2;
+                    if (bias) x += bias[key] * LOG2E_F;
+                }
+                s[j][e] = x;
+            }
+            mx0 = fmaxf(mx0, fmaxf(s[j][0], s[j][1]));
+            mx1 = fmaxf(mx1, fmaxf(s[j][2], s[j][3]));
+        }
+        // The 4 threads of a quad hold one row between them.
+        mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 1));
+        mx0 = fmaxf(mx0, __shfl_xor_sync(0xffffffffu, mx0, 2));
+        mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 1));
+        mx1 = fmaxf(mx1, __shfl_xor_sync(0xffffffffu, mx1, 2));
+        float mn0 = fmaxf(m0, mx0), mn1 = fmaxf(m1, mx1);
+        // Fully masked so far: subtract 0 instead of -inf (avoids inf - inf).
+        float ms0 = mn0 == -INFINITY ? 0.f : mn0, ms1 = mn1 == -INFINITY ? 0.f : mn1;
+        float al0 = exp2f(m0 - ms0), al1 = exp2f(m1 - ms1);
+        m0 = mn0;
+        m1 = mn1;
+        float rs0 = 0.f, rs1 = 0.f;
+#pragma unroll
+        for (int j = 0; j < NT_S; j++) {
+            s[j][0] = exp2f(s[j][0] - ms0);
+            s[j][1] = exp2f(s[j][1] - ms0);
+            s[j][2] = exp2f(s[j][2] - ms1);
+            s[j][3] = exp2f(s[j][3] - ms1);
+            rs0 += s[j][0] + s[j][1];
+            rs1 += s[j][2] + s[j][3];
+        }
+        l0 = l0 * al0 + rs0;  // per-thread partial sums; the quad is summed at the end
+        l1 = l1 * al1 + rs1;
+#pragma unroll
+        for (int j = 0; j < NT_O; j++) {
+            o[j][0] *= al0;
+            o[j][1] *= al0;
+            o[j][2] *= al1;
+            o[j][3] *= al1;
+        }
+
+        // O += P V. The S accumulator layout of two adjacent n-tiles is the A
+        // fragment layout of one k-step of 16 keys.
+#pragma unroll
+        for (int j2 = 0; j2 < NT_S / 2; j2++) {
+            uint32_t a[4];
+            a[0] = fa_mma<T>::pack(s[2 * j2][0], s[2 * j2][1]);
+            a[1] = fa_mma<T>::pack(s[2 * j2][2], s[2 * j2][3]);
+            a[2] = fa_mma<T>::pack(s[2 * j2 + 1][0], s[2 * j2 + 1][1]);
+            a[3] = fa_mma<T>::pack(s[2 * j2 + 1][2], s[2 * j2 + 1][3]);
+#pragma unroll
+            for (int dn = 0; dn < NT_O / 2; dn++) {
+                uint32_t bf[4];
+                ldsm_x4_t(bf, vs + (j2 * 16 + v_row) * LD + dn * 16 + v_col);
+                fa_mma<T>::mma(o[2 * dn], a, bf[0], bf[1]);
+                fa_mma<T>::mma(o[2 * dn + 1], a, bf[2], bf[3]);
+            }
+        }
+        __syncthreads();  // this stage is reloaded two iterations on
+    }
+    cp_async_wait<0>();
+
+    l0 += __shfl_xor_sync(0xffffffffu, l0, 1);
+    l0 += __shfl_xor_sync(0xffffffffu, l0, 2);
+    l1 += __shfl_xor_sync(0xffffffffu, l1, 1);
+    l1 += __shfl_xor_sync(0xffffffffu, l1, 2);
+    const float inv0 = l0 > 0.f ? 1.f / l0 : 0.f, inv1 = l1 > 0.f ? 1.f / l1 : 0.f;
+    const int r0 = q0 + warp * 16 + g, r1 = r0 + 8;
+
+    if (p.o) {
+        T *og = (T *)p.o + b * p.o_sb + h * p.o_sh;
+#pragma unroll
+        for (int j = 0; j < NT_O; j++) {
+            int d = j * 8 + tig * 2;
+            if (d >= p.D) continue;
+            if (r0 < p.Lq)
+                *reinterpret_cast<uint32_t *>(og + (int64_t)r0 * p.o_sl + d) =
+                    fa_mma<T>::pack(o[j][0] * inv0, o[j][1] * inv0);
+            if (r1 < p.Lq)
+                *reinterpret_cast<uint32_t *>(og + (int64_t)r1 * p.o_sl + d) =
+                    fa_mma<T>::pack(o[j][2] * inv1, o[j][3] * inv1);
+        }
+    } else {
+        int64_t part = (int64_t)blockIdx.z * p.B * p.H + bh;
+        float *po = p.part_o + part * p.Lq * p.D;
+        float *pl = p.part_lse + part * p.Lq;
+#pragma unroll
+        for (int j = 0; j < NT_O; j++) {
+            int d = j * 8 + tig * 2;
+            if (d >= p.D) continue;
+            if (r0 < p.Lq)
+                *reinterpret_cast<float2 *>(po + (int64_t)r0 * p.D + d) =
+                    make_float2(o[j][0] * inv0, o[j][1] * inv0);
+            if (r1 < p.Lq)
+                *reinterpret_cast<float2 *>(po + (int64_t)r1 * p.D + d) =
+                    make_float2(o[j][2] * inv1, o[j][3] * inv1);
+        }
+        if (tig == 0) {
+            if (r0 < p.Lq) pl[r0] = l0 > 0.f ? m0 + log2f(l0) : -INFINITY;
+            if (r1 < p.Lq) pl[r1] = l1 > 0.f ? m1 + log2f(l1) : -INFINITY;
+        }
+    }
+}
+
+// Merge split partials: out = sum_s 2^(lse_s - M) O_s / sum_s 2^(lse_s - M).
+template <typename TO>
+__global__ void k_flash_combine(TO *o, int64_t o_sb, int64_t o_sh, int64_t o_sl,
+                                const float *part_o, const float *part_lse, int splits, int B,
+                                int H, int Lq, int D, int64_t n) {
+    CU_GRID_STRIDE(i, n) {
+        int d = (int)(i % D);
+        int64_t r = i / D;
+        int row = (int)(r % Lq);
+        int bh = (int)(r / Lq);
+        int64_t BH = (int64_t)B * H;
+        float M = -INFINITY;
+        for (int s = 0; s < splits; s++) M = fmaxf(M, part_lse[(s * BH + bh) * Lq + row]);
+        float out = 0.f;
+        if (M != -INFINITY) {
+            float num = 0.f, den = 0.f;
+            for (int s = 0; s < splits; s++) {
+                float w = exp2f(part_lse[(s * BH + bh) * Lq + row] - M);
+                num += w * part_o[((s * BH + bh) * Lq + row) * D + d];
+                den += w;
+            }
+            out = num / den;
+        }
+        cu_st(o + (bh / H) * o_sb + (bh % H) * o_sh + (int64_t)row * o_sl + d, out);
+    }
+}
+
+// ---- flash launcher ----------------------------------------------------------------------
+
+static int fa_pad_dim(int D) {
+    static const int dims[] = {16, 32, 64, 80, 96, 128, 256};
+    for (int i = 0; i < 7; i++)
+        if (D <= dims[i]) return dims[i];
+    return 0;
+}
+
+static size_t fa_smem(int DP) {
+    switch (DP) {
+    case 16: return fa_cfg<16>::smem_bytes;
+    case 32: return fa_cfg<32>::smem_bytes;
+    case 64: return fa_cfg<64>::smem_bytes;
+    case 80: return fa_cfg<80>::smem_bytes;
+    case 96: return fa_cfg<96>::smem_bytes;
+    case 128: return fa_cfg<128>::smem_bytes;
+    default: return fa_cfg<256>::smem_bytes;
+    }
+}
+
+template <typename T, int DP>
+static roto_status fa_launch_dp(cu_state *st, const fa_params &p, int splits, int *ctas_per_sm) {
+    auto kern = k_flash_fwd<T, DP>;
+    size_t smem = fa_cfg<DP>::smem_bytes;
+    if (!st->capturing)  // host-side attribute; done on the eager warm-up run
+        CU_TRY(cudaFuncSetAttribute(kern, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
+    if (ctas_per_sm) {
+        CU_TRY(cudaOccupancyMaxActiveBlocksPerMultiprocessor(ctas_per_sm, kern, FA_THREADS, smem));
+        return ROTO_OK;
+    }
+    dim3 grid((unsigned)(p.B * p.H), (unsigned)((p.Lq + FA_BM - 1) / FA_BM), (unsigned)splits);
+    kern<<<grid, FA_THREADS, smem, st->stream>>>(p);
+    CU_LAUNCH_CHECK("k_flash_fwd");
+    return ROTO_OK;
+}
+
+// Launch for the padded dim (or, with ctas_per_sm, only query the occupancy).
+template <typename T>
+static roto_status fa_launch(cu_state *st, int DP, const fa_params &p, int splits,
+                             int *ctas_per_sm) {
+    switch (DP) {
+    case 16: return fa_launch_dp<T, 16>(st, p, splits, ctas_per_sm);
+    case 32: return fa_launch_dp<T, 32>(st, p, splits, ctas_per_sm);
+    case 64: return fa_launch_dp<T, 64>(st, p, splits, ctas_per_sm);
+    case 80: return fa_launch_dp<T, 80>(st, p, splits, ctas_per_sm);
+    case 96: return fa_launch_dp<T, 96>(st, p, splits, ctas_per_sm);
+    case 128: return fa_launch_dp<T, 128>(st, p, splits, ctas_per_sm);
+    case 256: return fa_launch_dp<T, 256>(st, p, splits, ctas_per_sm);
+    default: return roto_fail(ROTO_ERR_INTERNAL, "flash: no kernel for head dim %d", DP);
+    }
+}
+
+template <typename TO>
+static roto_status fa_combine(cu_state *st, const rt_tensor *out, const fa_params &p, int splits) {
+    int64_t n = (int64_t)p.B * p.H * p.Lq * p.D;
+    k_flash_combine<TO><<<cu_blocks(n), CU_THREADS, 0, st->stream>>>(
+        (TO *)out->data, out->stride[0], out->stride[1], out->stride[2], p.part_o, p.part_lse,
+        splits, p.B, p.H, p.Lq, p.D, n);
+    CU_LAUNCH_CHECK("k_flash_combine");
+    return ROTO_OK;
+}
+
+static int aligned16(const rt_tensor *t) {
+    size_t es = rt_dtype_size(t->dtype);
+    if ((uintptr_t)t->data % 16) return 0;
+    for (int i = 0; i < 3; i++)
+        if (t->shape[i] > 1 && (t->stride[i] * (int64_t)es) % 16) return 0;
+    return 1;
+}
+
+static size_t align256(size_t x) { return (x + 255) & ~(size_t)255; }
+
+// The compute type flash would use for these inputs, or -1 when flash cannot run.
+static int flash_type(const cu_state *st, const rt_tensor *q, const rt_tensor *k,
+                      const rt_tensor *v, const rt_tensor *out, const rt_tensor *bias) {
+    if (q->dtype != k->dtype || q->dtype != v->dtype) return -1;
+    int D = (int)q->shape[3];
+    if (v->shape[3] != D || D % 8 != 0 || D > 256 || D < 1) return -1;
+    if (q->shape[2] > 0x7fffffff || k->shape[2] > 0x7fffffff) return -1;
+    if (q->shape[0] * q->shape[1] > 0x7fffffff || (q->shape[2] + FA_BM - 1) / FA_BM > 65535)
+        return -1;
+    if (bias && (bias->dtype != RT_F32 || (bias->shape[1] > 1 && bias->stride[1] != 1))) return -1;
+    if (!cu_is_float(out->dtype)) return -1;
+    if (st->smem_optin < fa_smem(fa_pad_dim(D))) return -1;
+    if (q->dtype == RT_F32) {
+        if (st->precision == RT_PREC_BF16) return RT_BF16;
+        if (st->precision == RT_PREC_FP16) return RT_F16;
+        return -1;
+    }
+    if (q->dtype != RT_F16 && q->dtype != RT_BF16) return -1;
+    if (!aligned16(q) || !aligned16(k) || !aligned16(v)) return -1;
+    return q->dtype;
+}
+
+// T is the compute type (tt its rt_dtype): __half/RT_F16 or __nv_bfloat16/RT_BF16.
+template <typename T>
+static roto_status flash_run(cu_state *st, rt_tensor *out, const rt_tensor *q0,
+                             const rt_tensor *k0, const rt_tensor *v0, const rt_tensor *bias,
+                             float scale, rt_dtype tt) {
+    int B = (int)q0->shape[0], H = (int)q0->shape[1], Lq = (int)q0->shape[2];
+    int Lk = (int)k0->shape[2], D = (int)q0->shape[3];
+    int DP = fa_pad_dim(D);
+    int BN = DP > 128 ? 32 : 64;
+    int n_tiles = (Lk + BN - 1) / BN;
+    int64_t qblocks = (int64_t)B * H * ((Lq + FA_BM - 1) / FA_BM);
+
+    // Split the key range when the query blocks alone leave SMs idle.
+    int per_sm = 1;
+    ROTO_TRY(fa_launch<T>(st, DP, fa_params(), 1, &per_sm));
+    if (per_sm < 1) per_sm = 1;
+    int64_t slots = (int64_t)st->sm_count * per_sm;
+    int splits = 1;
+    if (qblocks < slots) {
+        splits = (int)(slots / qblocks);
+        int max_by_tiles = n_tiles / 4;  // keep >= 4 tiles per split
+        if (splits > max_by_tiles) splits = max_by_tiles;
+        if (splits > 32) splits = 32;
+        if (splits < 1) splits = 1;
+    }
+    int tps = (n_tiles + splits - 1) / splits;
+    splits = (n_tiles + tps - 1) / tps;  // no empty trailing splits
+    if (splits < 1) splits = 1;
+
+    int convert_in = q0->dtype == RT_F32;
+    int direct_out = splits == 1 && out->dtype == tt && aligned16(out);
+    size_t in_q = convert_in ? align256((size_t)B * H * Lq * D * sizeof(T)) : 0;
+    size_t in_kv = convert_in ? align256((size_t)B * H * Lk * D * sizeof(T)) : 0;
+    size_t po = direct_out ? 0 : align256((size_t)splits * B * H * Lq * D * 4);
+    size_t pl = direct_out ? 0 : align256((size_t)splits * B * H * Lq * 4);
+    char *scr = NULL;
+    if (in_q + 2 * in_kv + po + pl) ROTO_TRY(cu_scratch(st, in_q + 2 * in_kv + po + pl, (void **)&scr));
+
+    rt_tensor q = *q0, k = *k0, v = *v0;
+    if (convert_in) {
+        int64_t sq[4] = {B, H, Lq, D}, sk[4] = {B, H, Lk, D};
+        q = rt_tensor_make(scr, tt, RT_DEV_CUDA, 4, sq);
+        k = rt_tensor_make(scr + in_q, tt, RT_DEV_CUDA, 4, sk);
+        v = rt_tensor_make(scr + in_q + in_kv, tt, RT_DEV_CUDA, 4, sk);
+        ROTO_TRY(cu_copy_raw(st, &q, q0));
+        ROTO_TRY(cu_copy_raw(st, &k, k0));
+        ROTO_TRY(cu_copy_raw(st, &v, v0));
+    }
+    fa_params p;
+    memset(&p, 0, sizeof p);
+    p.q = q.data, p.k = k.data, p.v = v.data;
+    p.q_sb = q.stride[0], p.q_sh = q.stride[1], p.q_sl = q.stride[2];
+    p.k_sb = k.stride[0], p.k_sh = k.stride[1], p.k_sl = k.stride[2];
+    p.v_sb = v.stride[0], p.v_sh = v.stride[1], p.v_sl = v.stride[2];
+    p.bias = bias ? (const float *)bias->data : NULL;
+    p.bias_sb = bias ? bias->stride[0] : 0;
+    if (bias && bias->shape[0] == 1) p.bias_sb = 0;
+    p.B = B, p.H = H, p.Lq = Lq, p.Lk = Lk, p.D = D;
+    p.tiles_per_split = tps;
+    p.scale_log2 = scale * LOG2E_F;
+    if (direct_out) {
+        p.o = out->data;
+        p.o_sb = out->stride[0], p.o_sh = out->stride[1], p.o_sl = out->stride[2];
+    } else {
+        p.part_o = (float *)(scr + in_q + 2 * in_kv);
+        p.part_lse = (float *)(scr + in_q + 2 * in_kv + po);
+    }
+    ROTO_TRY(fa_launch<T>(st, DP, p, splits, NULL));
+    if (direct_out) return ROTO_OK;
+    switch (out->dtype) {
+    case RT_F32: return fa_combine<float>(st, out, p, splits);
+    case RT_F16: return fa_combine<__half>(st, out, p, splits);
+    default: return fa_combine<__nv_bfloat16>(st, out, p, splits);
+    }
+}
+
+// ---- naive path ------------------------------------------------------------------------------
+// Per batch and chunk of queries: S = q k^T (f32, all heads batched), then a
+// row softmax of S*scale + bias into P (the type of v), then out = P v.
+
+template <typename TP>
+__global__ void k_attn_softmax(TP *P, const float *S, const float *bias, int64_t rows,
+                               int64_t n, float scale) {
+    int64_t row = (int64_t)blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32;
+    int lane = threadIdx.x & 31;
+    if (row >= rows) return;
+    const float *sr = S + row * n;
+    TP *pr = P + row * n;
+    float m = -INFINITY;
+    for (int64_t i = lane; i < n; i += 32) m = fmaxf(m, sr[i] * scale + (bias ? bias[i] : 0.f));
+    m = cu_warp_max(m);
+    if (m == -INFINITY) {  // every key masked: zeros
+        for (int64_t i = lane; i < n; i += 32) cu_st(pr + i, 0.f);
+        return;
+    }
+    float s = 0.f;
+    for (int64_t i = lane; i < n; i += 32) s += expf(sr[i] * scale + (bias ? bias[i] : 0.f) - m);
+    float inv = 1.f / cu_warp_sum(s);
+    for (int64_t i = lane; i < n; i += 32)
+        cu_st(pr + i, expf(sr[i] * scale + (bias ? bias[i] : 0.f) - m) * inv);
+}
+
+template <typename TP>
+static roto_status attn_softmax(cu_state *st, void *P, const float *S, const float *bias,
+                                int64_t rows, int64_t n, float scale) {
+    const int warps = 8;
+    k_attn_softmax<TP><<<(unsigned)((rows + warps - 1) / warps), warps * 32, 0, st->stream>>>(
+        (TP *)P, S, bias, rows, n, scale);
+    CU_LAUNCH_CHECK("k_attn_softmax");
+    return ROTO_OK;
+}
+
+static roto_status naive_run(cu_state *st, rt_tensor *out, const rt_tensor *q, const rt_tensor *k,
+                             const rt_tensor *v, const rt_tensor *bias, float scale) {
+    int64_t B = q->shape[0], H = q->shape[1], Lq = q->shape[2], D = q->shape[3];
+    int64_t Lk = k->shape[2], Dv = v->shape[3];
+    if (q->dtype != k->dtype || q->dtype != v->dtype || !cu_is_float(q->dtype) ||
+        !cu_is_float(out->dtype))
+        return roto_fail(ROTO_ERR_UNSUPPORTED, "attention: q, k, v must share a float dtype on cuda");
+    if (bias && bias->dtype != RT_F32)
+        return roto_fail(ROTO_ERR_UNSUPPORTED, "attention: key_bias must be f32 on cuda");
+    if (bias && bias->shape[1] > 1 && bias->stride[1] != 1)
+        return roto_fail(ROTO_ERR_UNSUPPORTED, "attention: key_bias rows must be contiguous");
+    rt_dtype pt = v->dtype;  // P multiplies v, so it takes v's type
+    size_t ps = rt_dtype_size(pt);
+    // Query chunk so S + P stay under 512 MiB.
+    const size_t budget = (size_t)512 << 20;
+    size_t per_row = (size_t)H * Lk * (4 + ps);
+    int64_t qc = per_row ? (int64_t)(budget / per_row) : Lq;
+    if (qc < 1) qc = 1;
+    if (qc > Lq) qc = Lq;
+    size_t s_bytes = align256((size_t)H * qc * Lk * 4);
+    char *scr = NULL;
+    ROTO_TRY(cu_scratch(st, s_bytes + (size_t)H * qc * Lk * ps, (void **)&scr));
+    float *S = (float *)scr;
+    void *P = scr + s_bytes;
+    size_t qes = rt_dtype_size(q->dtype), oes = rt_dtype_size(out->dtype);
+    for (int64_t b = 0; b < B; b++) {
+        const float *bias_row =
+            bias ? (const float *)bias->data + (bias->shape[0] == 1 ? 0 : b * bias->stride[0]) : NULL;
+        for (int64_t r0 = 0; r0 < Lq; r0 += qc) {
+            int64_t m = Lq - r0 < qc ? Lq - r0 : qc;
+            cu_gemm_args g;
+            memset(&g, 0, sizeof g);
+            g.M = m, g.N = Lk, g.K = D, g.batch = H;
+            g.A = (const char *)q->data + (b * q->stride[0] + r0 * q->stride[2]) * qes;
+            g.lda = q->stride[2], g.stride_a = q->stride[1];
+            g.B = (const char *)k->data + b * k->stride[0] * qes;
+            g.ldb = k->stride[2], g.stride_b = k->stride[1], g.trans_b = 1;
+            g.C = S, g.ldc = Lk, g.stride_c = m * Lk;
+            g.ab_type = q->dtype, g.c_type = RT_F32;
+            g.act = RT_ACT_NONE, g.alpha = 1.f, g.beta = 0.f;
+            ROTO_TRY(cu_gemm(st, &g));
+            int64_t rows = H * m;
+            switch (pt) {
+            case RT_F32: ROTO_TRY(attn_softmax<float>(st, P, S, bias_row, rows, Lk, scale)); break;
+            case RT_F16: ROTO_TRY(attn_softmax<__half>(st, P, S, bias_row, rows, Lk, scale)); break;
+            default: ROTO_TRY(attn_softmax<__nv_bfloat16>(st, P, S, bias_row, rows, Lk, scale)); break;
+            }
+            memset(&g, 0, sizeof g);
+            g.M = m, g.N = Dv, g.K = Lk, g.batch = H;
+            g.A = P, g.lda = Lk, g.stride_a = m * Lk;
+            g.B = (const char *)v->data + b * v->stride[0] * qes;
+            g.ldb = v->stride[2], g.stride_b = v->stride[1], g.trans_b = 0;
+            g.C = (char *)out->data + (b * out->stride[0] + r0 * out->stride[2]) * oes;
+            g.ldc = out->stride[2], g.stride_c = out->stride[1];
+            g.ab_type = pt, g.c_type = out->dtype;
+            g.act = RT_ACT_NONE, g.alpha = 1.f, g.beta = 0.f;
+            ROTO_TRY(cu_gemm(st, &g));
+        }
+    }
+    return ROTO_OK;
+}
+
+// ---- entry points -------------------------------------------------------------------------------
+
+extern "C" roto_status cu_attention_path(rt_ctx *ctx, rt_tensor *out, const rt_tensor *q,
+                                         const rt_tensor *k, const rt_tensor *v,
+                                         const rt_tensor *key_bias, float scale, int path) {
+    cu_state *st = cu_get(ctx);
+    if (q->ndim != 4 || k->ndim != 4 || v->ndim != 4 || out->ndim != 4)
+        return roto_fail(ROTO_ERR_UNSUPPORTED, "attention: 4-d tensors expected on cuda");
+    if (rt_numel(out) == 0) return ROTO_OK;
+    if (k->shape[2] == 0) {  // no keys: every row is "fully masked", i.e. zeros
+        size_t es = rt_dtype_size(out->dtype);
+        int64_t Lq = out->shape[2], Dv = out->shape[3];
+        size_t pitch = Lq > 1 ? (size_t)out->stride[2] * es : (size_t)Dv * es;
+        for (int64_t b = 0; b < out->shape[0]; b++)
+            for (int64_t h = 0; h < out->shape[1]; h++)
+                CU_TRY(cudaMemset2DAsync(
+                    (char *)out->data + (b * out->stride[0] + h * out->stride[1]) * es, pitch, 0,
+                    (size_t)Dv * es, (size_t)Lq, st->stream));
+        return ROTO_OK;
+    }
+    int ft = path == 2 ? -1 : flash_type(st, q, k, v, out, key_bias);
+    if (ft < 0) {
+        if (path == 1)
+            return roto_fail(ROTO_ERR_UNSUPPORTED,
+                             "attention: the flash kernel does not apply (dtype %s, precision %d, "
+                             "head dim %lld, alignment)",
+                             rt_dtype_name(q->dtype), (int)st->precision, (long long)q->shape[3]);
+        return naive_run(st, out, q, k, v, key_bias, scale);
+    }
+    if (ft == RT_F16) return flash_run<__half>(st, out, q, k, v, key_bias, scale, RT_F16);
+    return flash_run<__nv_bfloat16>(st, out, q, k, v, key_bias, scale, RT_BF16);
+}
+
+extern "C" roto_status cu_attention(rt_ctx *ctx, rt_tensor *out, const rt_tensor *q,
+                                    const rt_tensor *k, const rt_tensor *v,
+                                    const rt_tensor *key_bias, float scale) {
+    return cu_attention_path(ctx, out, q, k, v, key_bias, scale, 0);
+}
