@@ -42,21 +42,21 @@ static const rt_backend g_cpu = {
     .matmul = cpu_matmul,          // gemm.c
     .conv2d = cpu_conv2d,          // conv.c
     .conv_transpose = cpu_conv_transpose,  // conv.c
-    .layernorm = NULL,             // norm_act.c
-    .activation = NULL,            // norm_act.c
-    .softmax = NULL,               // norm_act.c
-    .attention = NULL,             // attention.c
-    .rope = NULL,                  // attention.c
+    .layernorm = cpu_layernorm,    // norm_act.c
+    .activation = cpu_activation,  // norm_act.c
+    .softmax = cpu_softmax,        // norm_act.c
+    .attention = cpu_attention,    // attention.c
+    .rope = cpu_rope,              // attention.c
     .window_partition = cpu_window_partition,      // layout.c
     .window_unpartition = cpu_window_unpartition,  // layout.c
     .maxpool2x2 = cpu_maxpool2x2,  // layout.c
     .interpolate = cpu_interpolate,  // resample.c
     .copy = cpu_copy,              // layout.c
     .concat = cpu_concat,          // layout.c
-    .binary = NULL,                // elementwise.c
-    .scale = NULL,                 // elementwise.c
-    .fill = NULL,                  // elementwise.c
-    .connected_components = NULL,  // ccl.c
+    .binary = cpu_binary,          // elementwise.c
+    .scale = cpu_scale,            // elementwise.c
+    .fill = cpu_fill,              // elementwise.c
+    .connected_components = cpu_connected_components,  // ccl.c
 };
 
 const rt_backend *rt_cpu_backend(void) { return &g_cpu; }
