@@ -80,6 +80,7 @@ static inline __attribute__((always_inline)) void tile(const int mr, int64_t kc,
     __m256 acc[MR][NV];
 #pragma GCC unroll 6
     for (int i = 0; i < mr; i++)
+#pragma GCC unroll 2
         for (int v = 0; v < NV; v++) acc[i][v] = _mm256_setzero_ps();
 
     for (int64_t k = 0; k < kc; k++) {
@@ -96,15 +97,18 @@ static inline __attribute__((always_inline)) void tile(const int mr, int64_t kc,
     // Epilogue. Lane masks (all ones = valid) for the two vectors.
     const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     __m256i m[NV];
+#pragma GCC unroll 2
     for (int v = 0; v < NV; v++)
         m[v] = _mm256_cmpgt_epi32(_mm256_set1_epi32(nr - 8 * v), iota);
     __m256 alpha = _mm256_set1_ps(ep->alpha), cs = _mm256_set1_ps(ep->cscale);
     __m256 bias[NV];
+#pragma GCC unroll 2
     for (int v = 0; v < NV; v++)
         bias[v] = ep->bias ? _mm256_maskload_ps(ep->bias + 8 * v, m[v]) : _mm256_setzero_ps();
 #pragma GCC unroll 6
     for (int i = 0; i < mr; i++) {
         float *crow = c + i * ldc;
+#pragma GCC unroll 2
         for (int v = 0; v < NV; v++) {
             __m256 x = _mm256_mul_ps(acc[i][v], alpha);
             if (ep->cmode == GEMM_C_PRE)

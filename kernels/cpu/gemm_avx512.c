@@ -83,6 +83,7 @@ static inline __attribute__((always_inline)) void tile(const int mr, int64_t kc,
     __m512 acc[MR][NV];
 #pragma GCC unroll 12
     for (int i = 0; i < mr; i++)
+#pragma GCC unroll 2
         for (int v = 0; v < NV; v++) acc[i][v] = _mm512_setzero_ps();
 
     for (int64_t k = 0; k < kc; k++) {
@@ -102,11 +103,13 @@ static inline __attribute__((always_inline)) void tile(const int mr, int64_t kc,
     m[1] = nr >= 32 ? (__mmask16)0xffff : nr > 16 ? (__mmask16)((1u << (nr - 16)) - 1) : 0;
     __m512 alpha = _mm512_set1_ps(ep->alpha), cs = _mm512_set1_ps(ep->cscale);
     __m512 bias[NV];
+#pragma GCC unroll 2
     for (int v = 0; v < NV; v++)
         bias[v] = ep->bias ? _mm512_maskz_loadu_ps(m[v], ep->bias + 16 * v) : _mm512_setzero_ps();
 #pragma GCC unroll 12
     for (int i = 0; i < mr; i++) {
         float *crow = c + i * ldc;
+#pragma GCC unroll 2
         for (int v = 0; v < NV; v++) {
             __m512 x = _mm512_mul_ps(acc[i][v], alpha);
             if (ep->cmode == GEMM_C_PRE)
