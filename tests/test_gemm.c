@@ -221,12 +221,13 @@ END_TEST
 
 // cpu_sgemm_batched: many small GEMMs (split over the batch: attention-like
 // 64x64x96), a few large ones (split inside each GEMM), B broadcast
-// (stride_b 0) and batch strides with gaps between the matrices.
+// (stride_b 0; without gaps that is one GEMM of batch*M rows) and batch
+// strides with gaps between the matrices.
 static void run_batched(int64_t batch, int64_t M, int64_t N, int64_t K, int trans_b,
-                        int broadcast_b, float beta, tu_rng *rng) {
-    int64_t sa = M * K + 3, sc = M * N + 5;
+                        int broadcast_b, float beta, int gaps, tu_rng *rng) {
+    int64_t sa = M * K + (gaps ? 3 : 0), sc = M * N + (gaps ? 5 : 0);
     int64_t brows = trans_b ? N : K, bcols = trans_b ? K : N;
-    int64_t sb = broadcast_b ? 0 : brows * bcols + 7;
+    int64_t sb = broadcast_b ? 0 : brows * bcols + (gaps ? 7 : 0);
     size_t na = (size_t)(batch * sa), nb = (size_t)(broadcast_b ? brows * bcols : batch * sb);
     size_t nc = (size_t)(batch * sc);
     float *A = tu_alloc_f32(na), *B = tu_alloc_f32(nb), *C = tu_alloc_f32(nc),
@@ -264,12 +265,13 @@ START_TEST(test_sgemm_batched) {
     tu_rng_seed(&rng, 300 + (uint64_t)_i);
     int saved = omp_get_max_threads();
     omp_set_num_threads(2);
-    run_batched(64, 64, 64, 96, 1, 0, 0.0f, &rng);   // q @ k^T per head/window
-    run_batched(64, 64, 96, 64, 0, 0, 0.0f, &rng);   // p @ v
-    run_batched(37, 5, 19, 23, 0, 1, 0.5f, &rng);    // odd sizes, B broadcast, beta
-    run_batched(3, 150, 120, 300, 1, 0, 0.0f, &rng); // few large: split inside each
-    run_batched(3, 150, 120, 300, 0, 1, 1.0f, &rng);
-    run_batched(1, 9, 9, 9, 1, 0, 0.0f, &rng);
+    run_batched(64, 64, 64, 96, 1, 0, 0.0f, 1, &rng);    // q @ k^T per head/window
+    run_batched(64, 64, 96, 64, 0, 0, 0.0f, 0, &rng);    // p @ v
+    run_batched(37, 5, 19, 23, 0, 1, 0.5f, 1, &rng);     // odd sizes, B broadcast, beta
+    run_batched(37, 5, 19, 23, 1, 1, 0.0f, 0, &rng);     // broadcast, merged into one GEMM
+    run_batched(3, 150, 120, 300, 1, 0, 0.0f, 1, &rng);  // few large: split inside each
+    run_batched(3, 150, 120, 300, 0, 1, 1.0f, 1, &rng);
+    run_batched(1, 9, 9, 9, 1, 0, 0.0f, 0, &rng);
     omp_set_num_threads(saved);
     unsetenv("ROTO_CPU_ISA");
 }

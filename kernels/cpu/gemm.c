@@ -2,16 +2,20 @@
 // run-time choice of micro-kernel (AVX-512, AVX2 or portable C), cache
 // blocking, B packing, OpenMP work split and the fused epilogue plumbing.
 //
-// Blocking (one thread's view; see gemm_internal.h for the kernel contract):
-//   for jc over N in blocks of nc:         B block kc x nc packed, shared by threads
-//     for pc over K in blocks of kc:
-//       for i over this thread's rows in steps of MR:   A rows i..i+MR stay in L1
-//         for j over this thread's NR-panels of the block: packed B streams from L2
-//           micro-kernel: C tile (+)= A[i.., pc..] @ Bp[panel]
-// A is read in place, never packed: each A row slice is reused across every
-// panel from L1, and packing A would cost as much as a small-N GEMM itself.
-// Over several k blocks C holds the running sum; bias, activation and beta are
-// applied exactly once (see block_epilogue).
+// Data flow (see gemm_internal.h for the micro-kernel contract):
+// - B is packed whole into NR-column panels (K x NR floats each, zero-padded
+//   past N); for a Linear weight that is a transpose, done by the ISA's pack.
+// - A is read in place, never packed: the kernel broadcasts from its rows, an
+//   MR-row slice of A stays in L1 while the kernel walks every panel of a
+//   column block, so packing A would cost as much as a small-N GEMM itself.
+// - Loops for one piece of C (rows m0..m1 x a column block of nc):
+//     for pc over K in blocks of kc:          kc x nc of packed B stays in L2
+//       for i over the rows in steps of MR:   A[i.., pc..] stays in L1
+//         for each NR panel of the block:     C tile (+)= A tile @ B panel
+//   Over several k blocks C holds the running sum; bias, activation and beta
+//   are applied exactly once (see block_epilogue).
+// - Threads claim such pieces from a shared counter and pack panels on first
+//   use (gemm_parallel); batches of small GEMMs are spread over threads whole.
 #include <math.h>
 #include <omp.h>
 #include <sched.h>
@@ -392,6 +396,14 @@ void cpu_sgemm(const cpu_gemm_args *g) {
 void cpu_sgemm_batched(const cpu_gemm_args *g, int64_t batch, int64_t stride_a,
                        int64_t stride_b, int64_t stride_c) {
     if (batch <= 0 || g->M <= 0 || g->N <= 0) return;
+    if (stride_b == 0 && stride_a == g->M * g->lda && stride_c == g->M * g->ldc) {
+        // One B for all and the batches of A and C follow on row by row: a
+        // single GEMM with batch*M rows (B packed once).
+        cpu_gemm_args one = *g;
+        one.M = g->M * batch;
+        cpu_sgemm(&one);
+        return;
+    }
     const gemm_isa *isa = gemm_isa_active();
     int max_threads = omp_get_max_threads();
     double flops = 2.0 * (double)g->M * (double)g->N * (double)g->K;
