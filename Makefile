@@ -153,3 +153,22 @@ clean:
 	rm -rf build build-asan build-fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# SAM 2.1 image predictor against the official PyTorch code (sam2 1.1.0) at the four
+# released sizes with random weights: tools/refgen/gen_sam2_fixtures.py writes the
+# dumps to build/parity/sam2/<variant>/ (once), tests/test_sam2_image.c compares.
+# Needs tools/refgen/.venv (tools/refgen/setup_venv.sh); skipped visibly without it.
+SAM2_PARITY_VARIANTS ?= tiny small_real base_plus large
+.PHONY: parity-sam2-image
+parity-sam2-image: $(BUILD)/tests/test_sam2_image
+	@if [ ! -x tools/refgen/.venv/bin/python ]; then \
+	  echo "SKIP: parity-sam2-image: tools/refgen/.venv is missing (tools/refgen/setup_venv.sh)"; \
+	  exit 0; fi; \
+	for v in $(SAM2_PARITY_VARIANTS); do \
+	  d=build/parity/sam2/$$v; \
+	  if [ ! -f $$d/index.json ]; then \
+	    tools/refgen/.venv/bin/python tools/refgen/gen_sam2_fixtures.py --config $$v --out $$d \
+	      || exit 1; fi; \
+	  echo "== SAM 2.1 image parity: $$v"; \
+	  SAM2_PARITY_DIR=$$d CK_FORK=no $(BUILD)/tests/test_sam2_image || exit 1; \
+	done
