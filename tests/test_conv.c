@@ -138,6 +138,22 @@ START_TEST(test_conv_chunked) {
 }
 END_TEST
 
+// The depthwise cases again with the portable loop that CPUs without AVX2 run
+// (ROTO_CPU_ISA=scalar also selects the scalar GEMM).
+START_TEST(test_conv_depthwise_scalar) {
+    const conv_case cases[] = {
+        {"scalar depthwise 7x7 p3 C64", 1, 11, 9, 64, 64, 7, 7, P(1, 1, 3, 3, 1, 1, 64), 1,
+         RT_ACT_GELU},
+        {"scalar depthwise 3x3 s2 d2 C37", 2, 12, 10, 37, 37, 3, 3, P(2, 2, 2, 2, 2, 2, 37), 0,
+         RT_ACT_NONE},
+        {"scalar 3x3 p1", 1, 6, 7, 5, 6, 3, 3, P(1, 1, 1, 1, 1, 1, 1), 1, RT_ACT_RELU},
+    };
+    setenv("ROTO_CPU_ISA", "scalar", 1);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) run_conv_case(&cases[i], 300 + i);
+    unsetenv("ROTO_CPU_ISA");
+}
+END_TEST
+
 // Random shapes and parameters, all paths.
 START_TEST(test_conv_random) {
     tu_rng rng;
@@ -310,6 +326,7 @@ static Suite *conv_suite(void) {
     tcase_add_test(tc, test_weight_oihw_to_ohwi);
     tcase_add_test(tc, test_conv_net_shapes);
     tcase_add_test(tc, test_conv_chunked);
+    tcase_add_test(tc, test_conv_depthwise_scalar);
     tcase_add_test(tc, test_conv_random);
     tcase_add_test(tc, test_conv_transpose);
     tcase_add_test(tc, test_conv_errors);

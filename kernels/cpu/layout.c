@@ -124,6 +124,23 @@ static copy_plan make_plan(const rt_tensor *y, const rt_tensor *x) {
         p.shape[0] = 1;
         p.sx[0] = p.sy[0] = 1;
     }
+    // The inner loop runs over the dim with the smallest strides, so a
+    // permuted copy (NCHW -> NHWC) reads or writes long runs instead of
+    // looping over a short channel dim.
+    int best = p.nd - 1;
+    for (int d = 0; d < p.nd; d++)
+        if (p.sx[d] + p.sy[d] < p.sx[best] + p.sy[best]) best = d;
+    if (best != p.nd - 1) {
+        int64_t sh = p.shape[best], sx = p.sx[best], sy = p.sy[best];
+        for (int d = best; d < p.nd - 1; d++) {
+            p.shape[d] = p.shape[d + 1];
+            p.sx[d] = p.sx[d + 1];
+            p.sy[d] = p.sy[d + 1];
+        }
+        p.shape[p.nd - 1] = sh;
+        p.sx[p.nd - 1] = sx;
+        p.sy[p.nd - 1] = sy;
+    }
     return p;
 }
 

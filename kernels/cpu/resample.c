@@ -261,8 +261,23 @@ roto_status cpu_interpolate(rt_ctx *ctx, rt_tensor *y, const rt_tensor *x,
                 src = img + ih[0] * rowlen;
             else
                 weighted_sum(tmp, img, rowlen, ih, wh, th.n[oh], rowlen);
-            // Horizontal pass over pixels of C channels.
+            // Horizontal pass over pixels of C channels: vectorised over C
+            // when there are enough channels, else one tap loop per value
+            // (masks and RGB images).
             float *yrow = yd + t * Wo * C;
+            if (C < 8) {
+                for (int64_t ow = 0; ow < Wo; ow++) {
+                    const int32_t *iw = tw.idx + ow * mw;
+                    const float *ww = tw.wt + ow * mw;
+                    const int nk = tw.n[ow];
+                    for (int64_t c = 0; c < C; c++) {
+                        float acc = ww[0] * src[iw[0] * C + c];
+                        for (int k = 1; k < nk; k++) acc += ww[k] * src[iw[k] * C + c];
+                        yrow[ow * C + c] = acc;
+                    }
+                }
+                continue;
+            }
             for (int64_t ow = 0; ow < Wo; ow++) {
                 const int32_t *iw = tw.idx + ow * mw;
                 const float *ww = tw.wt + ow * mw;
