@@ -277,6 +277,34 @@ START_TEST(test_sgemm_batched) {
 }
 END_TEST
 
+// Several threads of the caller's own parallel region each run a GEMM at once
+// (each then runs single-threaded with its own packing buffer).
+START_TEST(test_sgemm_from_threads) {
+    enum { T = 3, M = 100, N = 70, K = 90 };
+    tu_rng rng;
+    tu_rng_seed(&rng, 350);
+    float *A = tu_alloc_f32(T * M * K), *B = tu_alloc_f32(T * N * K), *C = tu_alloc_f32(T * M * N);
+    double *ref = malloc(sizeof(double) * T * M * N);
+    ck_assert_ptr_nonnull(ref);
+    tu_fill_uniform(&rng, A, T * M * K, -1, 1);
+    tu_fill_uniform(&rng, B, T * N * K, -1, 1);
+    tu_poison_f32(C, T * M * N);
+#pragma omp parallel for num_threads(T)
+    for (int t = 0; t < T; t++) {
+        cpu_gemm_args g = {
+            .M = M, .N = N, .K = K, .A = A + t * M * K, .lda = K, .B = B + t * N * K, .ldb = K,
+            .trans_b = 1, .C = C + t * M * N, .ldc = N, .act = RT_ACT_RELU, .alpha = 1.0f,
+        };
+        cpu_sgemm(&g);
+    }
+    for (int t = 0; t < T; t++)
+        ref_gemm(M, N, K, A + t * M * K, K, B + t * N * K, K, 1, NULL, RT_ACT_RELU, 1.0, 0.0,
+                 NULL, N, ref + t * M * N);
+    tu_check_close(C, ref, T * M * N, TU_TOL_F32, "cpu_sgemm from 3 caller threads");
+    free(A), free(B), free(C), free(ref);
+}
+END_TEST
+
 // ---- the op layer --------------------------------------------------------------
 
 // rt_linear with 1-d, 3-d and 4-d x, every activation, with and without bias.
@@ -507,6 +535,7 @@ static Suite *gemm_suite(void) {
     tcase_add_loop_test(tc, test_sgemm_activations, 0, NISAS);
     tcase_add_loop_test(tc, test_sgemm_batched, 0, NISAS);
     tcase_add_test(tc, test_sgemm_degenerate);
+    tcase_add_test(tc, test_sgemm_from_threads);
     suite_add_tcase(s, tc);
     TCase *ops = tcase_create("ops");
     tcase_add_test(ops, test_linear_op);

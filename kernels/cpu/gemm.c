@@ -349,10 +349,10 @@ static float *thread_buffer(size_t floats) {
 }
 
 // Threads worth using for `flops` of work.
-static int threads_for(double flops, int max_threads) {
+static int threads_for(double flops, int limit) {
     double t = flops / GEMM_FLOPS_PER_THREAD;
     if (t < 1) return 1;
-    return t < max_threads ? (int)t : max_threads;
+    return t < limit ? (int)t : limit;
 }
 
 // One GEMM with up to nth threads. Returns 0, or -1 if no buffer could be had.
@@ -389,8 +389,12 @@ static void gemm_unblocked(const cpu_gemm_args *g) {
         }
 }
 
+// Threads to use: all OpenMP offers, or one when called from inside a parallel
+// region (nested regions would get one thread each anyway).
+static int max_threads(void) { return omp_in_parallel() ? 1 : omp_get_max_threads(); }
+
 void cpu_sgemm(const cpu_gemm_args *g) {
-    if (gemm_one(g, gemm_isa_active(), omp_get_max_threads()) != 0) gemm_unblocked(g);
+    if (gemm_one(g, gemm_isa_active(), max_threads()) != 0) gemm_unblocked(g);
 }
 
 void cpu_sgemm_batched(const cpu_gemm_args *g, int64_t batch, int64_t stride_a,
@@ -405,11 +409,11 @@ void cpu_sgemm_batched(const cpu_gemm_args *g, int64_t batch, int64_t stride_a,
         return;
     }
     const gemm_isa *isa = gemm_isa_active();
-    int max_threads = omp_get_max_threads();
+    int nth_max = max_threads();
     double flops = 2.0 * (double)g->M * (double)g->N * (double)g->K;
     // Over the batch when every thread gets enough whole GEMMs (balanced or
     // small ones, as in attention: many heads x windows); else inside each GEMM.
-    int nth = threads_for(flops * (double)batch, max_threads);
+    int nth = threads_for(flops * (double)batch, nth_max);
     if (nth > batch) nth = (int)batch;
     int over_batch = nth > 1 && (flops < 8e6 || batch % nth == 0 || batch >= 8 * nth);
     if (!over_batch) {
@@ -418,7 +422,7 @@ void cpu_sgemm_batched(const cpu_gemm_args *g, int64_t batch, int64_t stride_a,
             b.A += i * stride_a;
             b.B += i * stride_b;
             b.C += i * stride_c;
-            if (gemm_one(&b, isa, max_threads) != 0) gemm_unblocked(&b);
+            if (gemm_one(&b, isa, nth_max) != 0) gemm_unblocked(&b);
         }
         return;
     }
