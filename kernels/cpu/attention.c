@@ -9,10 +9,12 @@
 // SAM 2.1's memory attention (4096 queries x 28,736 keys x D 256).
 //
 // Layout inside a work item (qn queries, padded to qp, a multiple of 16):
-//   qt [D][qp]   the query tile transposed (packed once per item)
+//   qt [D][qp]   the query tile transposed (packed once per item, in
+//                panels of 32 columns, see panel_index)
 //   st [kn][qp]  scores S^T for one key tile: key rows, query columns, so the
 //                softmax statistics per query vectorise along a row
-//   vp [kn][dvp] the key tile's values, rows padded to dvp (multiple of 16)
+//   vp [kn][dvp] the key tile's values, columns padded to dvp (a multiple of
+//                16), packed in panels like qt
 //   o  [qn][dvp] the unnormalised output accumulator
 // Both products run through one register-blocked micro-kernel
 // C[4 x 32] += A[4 x K] B[K x 32] (A broadcast element by element, B loaded
@@ -20,7 +22,10 @@
 // GCC vector extensions + RT_SIMD_CLONES give AVX-512 / AVX2 / SSE2 versions
 // from this one source. Everything accumulates in fp32.
 #if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("fp-contract=fast")  // a*b+c -> FMA (clang does this by default)
+// fp-contract: let a*b+c become FMA (clang does this by default).
+// no-trapping-math: lets the selects in rt_vexpf & co. if-convert, so the
+// exp loops vectorise on AVX2 and SSE2 too (AVX-512 masks them anyway).
+#pragma GCC optimize("fp-contract=fast", "no-trapping-math")
 #endif
 
 #include <math.h>
@@ -99,22 +104,31 @@ RT_INLINE void mk_4x16(int m, int64_t K, const float *A, int64_t ars, int64_t ac
     }
 }
 
-// C[M x N] (+)= A[M x K] B[K x N] with N a multiple of 16 and B, C rows of at
-// least N floats. Column panels outside, so a B panel (K x 32) stays in L1
-// while every row block passes over it.
+// B operands are packed panel-major: the N columns (a multiple of 16) are cut
+// into panels of 32 (the last one 16 wide when N % 32 == 16), each panel a
+// contiguous K x width block. A contiguous panel uses every L1 set; rows of a
+// plain row-major matrix with a 1 KB stride would use one set in eight.
+// panel_index gives the position of element (k, col) in such a buffer.
+RT_INLINE int64_t panel_index(int64_t k, int64_t col, int64_t K, int64_t N) {
+    const int64_t p0 = col & ~(int64_t)31, width = N - p0 < 32 ? N - p0 : 32;
+    return p0 * K + k * width + (col - p0);
+}
+
+// C[M x N] (+)= A[M x K] B[K x N] with B panel-packed (see panel_index) and C
+// row-major with rows of at least N floats. Panels outside, so the B panel
+// (K x 32) stays in L1 while every row block passes over it.
 RT_INLINE void tile_gemm(int64_t M, int64_t N, int64_t K, const float *A, int64_t ars,
-                         int64_t acs, const float *B, int64_t ldb, float *C, int64_t ldc,
-                         int accumulate) {
+                         int64_t acs, const float *B, float *C, int64_t ldc, int accumulate) {
     int64_t j = 0;
     for (; j + 32 <= N; j += 32)
         for (int64_t i = 0; i < M; i += 4) {
             int m = M - i < 4 ? (int)(M - i) : 4;
-            mk_4x32(m, K, A + i * ars, ars, acs, B + j, ldb, C + i * ldc + j, ldc, accumulate);
+            mk_4x32(m, K, A + i * ars, ars, acs, B + j * K, 32, C + i * ldc + j, ldc, accumulate);
         }
     if (j < N)
         for (int64_t i = 0; i < M; i += 4) {
             int m = M - i < 4 ? (int)(M - i) : 4;
-            mk_4x16(m, K, A + i * ars, ars, acs, B + j, ldb, C + i * ldc + j, ldc, accumulate);
+            mk_4x16(m, K, A + i * ars, ars, acs, B + j * K, 16, C + i * ldc + j, ldc, accumulate);
         }
 }
 
@@ -157,11 +171,16 @@ static void attention_item(const att_args *a, const att_scratch *w, int64_t b, i
     float *m = w->m, *l = w->l, *mx = w->mx, *mref = w->mref, *alpha = w->alpha,
           *lsum = w->lsum;
 
-    // Pack the query tile transposed; padded query columns are zero.
-    for (int64_t d = 0; d < D; d++) {
-        float *row = qt + d * qp;
-        for (int64_t i = 0; i < qn; i++) row[i] = q[i * a->q_sl + d];
-        for (int64_t i = qn; i < qp; i++) row[i] = 0.0f;
+    // Pack the query tile transposed (D x qp, panel-major); padded query
+    // columns are zero.
+    for (int64_t i = 0; i < qp; i++) {
+        const float *qrow = q + i * a->q_sl;
+        float *dst = qt + panel_index(0, i, D, qp);
+        const int64_t step = panel_index(1, i, D, qp) - panel_index(0, i, D, qp);
+        if (i < qn)
+            for (int64_t d = 0; d < D; d++) dst[d * step] = qrow[d];
+        else
+            for (int64_t d = 0; d < D; d++) dst[d * step] = 0.0f;
     }
     for (int64_t i = 0; i < qp; i++) {
         m[i] = -INFINITY;
@@ -172,7 +191,7 @@ static void attention_item(const att_args *a, const att_scratch *w, int64_t b, i
     for (int64_t j0 = 0; j0 < Lk; j0 += ATT_KT) {
         const int64_t kn = Lk - j0 < ATT_KT ? Lk - j0 : ATT_KT;
         // S^T[kn x qp] = K[j0 .. j0+kn) (rows, strided) x qt.
-        tile_gemm(kn, qp, D, k + j0 * a->k_sl, a->k_sl, 1, qt, qp, st, qp, 0);
+        tile_gemm(kn, qp, D, k + j0 * a->k_sl, a->k_sl, 1, qt, st, qp, 0);
 
         // Scale, add the key bias and take each query's max over this tile.
 #pragma omp simd
@@ -218,15 +237,18 @@ static void attention_item(const att_args *a, const att_scratch *w, int64_t b, i
 #pragma omp simd
             for (int64_t c = 0; c < dvp; c++) orow[c] *= al;
         }
-        // Pack the value tile with rows padded to dvp.
-        for (int64_t j = 0; j < kn; j++) {
-            const float *vr = v + (j0 + j) * a->v_sl;
-            float *dst = vp + j * dvp;
-            memcpy(dst, vr, sizeof(float) * (size_t)Dv);
-            for (int64_t c = Dv; c < dvp; c++) dst[c] = 0.0f;
+        // Pack the value tile (kn x dvp, panel-major), padded columns zero.
+        for (int64_t c0 = 0; c0 < dvp; c0 += 32) {
+            const int64_t width = dvp - c0 < 32 ? dvp - c0 : 32;
+            const int64_t valid = Dv - c0 < width ? Dv - c0 : width;
+            float *panel = vp + c0 * kn;
+            for (int64_t j = 0; j < kn; j++) {
+                memcpy(panel + j * width, v + (j0 + j) * a->v_sl + c0, sizeof(float) * (size_t)valid);
+                for (int64_t c = valid; c < width; c++) panel[j * width + c] = 0.0f;
+            }
         }
         // O[qn x dvp] += P (read transposed from st) x V_tile.
-        tile_gemm(qn, dvp, kn, st, 1, qp, vp, dvp, o, dvp, 1);
+        tile_gemm(qn, dvp, kn, st, 1, qp, vp, o, dvp, 1);
     }
 
     // Normalise; a query that saw only masked keys (l == 0) gives zeros.

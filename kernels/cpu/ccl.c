@@ -2,8 +2,8 @@
 // defines: cpu_connected_components
 //
 // Two raster passes with union-find, no recursion (any mask size is safe):
-// 1. Each foreground pixel starts as its own set; it is merged with its
-//    already-visited neighbours (left, up-left, up, up-right). The parent array
+// 1. Each foreground pixel joins the set of its already-visited neighbours
+//    (left, up-left, up, up-right) or starts a new one. The parent array
 //    lives in the labels buffer. Sets are always linked under the smaller pixel
 //    index, so a set's root is its first pixel in raster order and every
 //    parent index is <= the pixel's own index.
@@ -54,19 +54,25 @@ roto_status cpu_connected_components(rt_ctx *ctx, rt_tensor *labels, rt_tensor *
                 lab[p] = 0;
                 continue;
             }
-            lab[p] = p;
             // The three pixels above are mutually adjacent and the left one
-            // touches up-left and up, so when "up" is foreground it is the
-            // only merge needed; otherwise left and up-left are already one set.
-            if (up && up[x]) {
-                unite(lab, p, p - (int32_t)W);
-                continue;
+            // touches up-left and up, so one neighbour usually decides. A new
+            // pixel joins a set by pointing at that neighbour's parent (which
+            // is earlier, keeping parent <= index); only "up-right" can bridge
+            // two different sets and needs a real union.
+            const int up_fg = up && up[x];
+            const int left_fg = x > 0 && row[x - 1];
+            const int ul_fg = up && x > 0 && up[x - 1];
+            const int ur_fg = up && x + 1 < W && up[x + 1];
+            if (up_fg) {
+                lab[p] = lab[p - W];
+            } else if (left_fg || ul_fg) {
+                lab[p] = left_fg ? lab[p - 1] : lab[p - W - 1];
+                if (ur_fg) unite(lab, p, p - (int32_t)W + 1);
+            } else if (ur_fg) {
+                lab[p] = lab[p - W + 1];
+            } else {
+                lab[p] = p;
             }
-            if (x > 0 && row[x - 1])
-                unite(lab, p, p - 1);
-            else if (up && x > 0 && up[x - 1])
-                unite(lab, p, p - (int32_t)W - 1);
-            if (up && x + 1 < W && up[x + 1]) unite(lab, p, p - (int32_t)W + 1);
         }
     }
 
