@@ -1286,6 +1286,58 @@ START_TEST(test_detect_others) {
 }
 END_TEST
 
+// ---- full-size checkpoints (optional) -----------------------------------------------
+
+// Every official tensor of `off` must resolve in `hf` (after aliasing) with the
+// same dtype and shape, and with the same bytes when `same_values`.
+static void compare_official_hf(const char *off_path, const char *hf_path, bool same_values,
+                                const char *variant) {
+    rt_weights off, hf;
+    ck_assert_msg(rt_weights_open(&off, off_path) == ROTO_OK, "%s", roto_last_error());
+    ck_assert_msg(rt_weights_open(&hf, hf_path) == ROTO_OK, "%s", roto_last_error());
+    rt_model_info io, ih;
+    rt_model_detect(&off, &io);
+    rt_model_detect(&hf, &ih);
+    ck_assert_int_eq(io.family, RT_FAMILY_SAM2);
+    ck_assert_int_eq(ih.family, RT_FAMILY_SAM2);
+    ck_assert_str_eq(io.variant, variant);
+    ck_assert_str_eq(ih.variant, variant);
+    ck_assert_str_eq(io.version, "2.1");
+    ck_assert_str_eq(ih.version, "2.1");
+    ck_assert_int_eq(ih.naming, RT_NAMING_HF);
+    ck_assert_int_eq(rt_weights_param_count(&off), rt_weights_param_count(&hf));
+    ck_assert_int_eq(rt_namemap_attach(&hf, RT_NAMES_SAM2, NULL), ROTO_OK);
+    for (int i = 0; i < off.n_tensors; i++) {
+        const rt_wtensor *a = &off.tensors[i], *b = rt_weights_find(&hf, a->name);
+        ck_assert_msg(b != NULL, "%s: official %s not found", hf_path, a->name);
+        ck_assert_int_eq(a->dtype, b->dtype);
+        ck_assert_int_eq(a->ndim, b->ndim);
+        for (int d = 0; d < a->ndim; d++) ck_assert_int_eq(a->shape[d], b->shape[d]);
+        if (same_values) ck_assert_msg(!memcmp(a->data, b->data, a->nbytes), "%s differs", a->name);
+    }
+    rt_weights_close(&off);
+    rt_weights_close(&hf);
+}
+
+// tools/refgen/gen_ckpt_full.py writes official and HF SAM 2.1 files of real size
+// (random weights); ROTO_CKPT_FULL names that directory.
+START_TEST(test_full_checkpoints) {
+    const char *dir = getenv("ROTO_CKPT_FULL");
+    if (!dir) {
+        printf("SKIP: full-size SAM 2.1 checkpoints (set ROTO_CKPT_FULL; see "
+               "tools/refgen/gen_ckpt_full.py)\n");
+        return;
+    }
+    char a[PATH_MAX], b[PATH_MAX];
+    snprintf(a, sizeof a, "%s/sam2.1_hiera_tiny.pt", dir);
+    snprintf(b, sizeof b, "%s/sam2.1_hiera_tiny_hf/model.safetensors", dir);
+    compare_official_hf(a, b, true, "tiny");
+    snprintf(a, sizeof a, "%s/sam2.1_hiera_large.pt", dir);
+    snprintf(b, sizeof b, "%s/sam2.1_hiera_large_hf/model.safetensors", dir);
+    compare_official_hf(a, b, false, "large");
+}
+END_TEST
+
 // ---- the CLI -----------------------------------------------------------------------
 
 // <builddir>/tests/test_ckpt -> <builddir>/roto
@@ -1376,6 +1428,7 @@ static Suite *ckpt_suite(void) {
     tcase_add_test(names, test_namemap_attach);
     tcase_add_test(names, test_detect_sam2);
     tcase_add_test(names, test_detect_others);
+    tcase_add_test(names, test_full_checkpoints);
     suite_add_tcase(s, names);
     TCase *cli = tcase_create("cli");
     tcase_set_timeout(cli, 60);
