@@ -20,7 +20,13 @@
 // C[4 x 32] += A[4 x K] B[K x 32] (A broadcast element by element, B loaded
 // as vectors): S^T = K_tile . qt and O += P . V_tile with P read from st.
 // GCC vector extensions + RT_SIMD_CLONES give AVX-512 / AVX2 / SSE2 versions
-// from this one source. Everything accumulates in fp32.
+// from this one source. Everything accumulates in fp32 (sums are blocked by
+// the key tile, so their rounding grows with Lk/ATT_KT, not Lk).
+// The tiles are small (64 x 128 x D) and run inside the OpenMP loop, so this
+// kernel does its own packing instead of calling cpu_sgemm per tile: S^T is
+// laid out for the softmax and P is consumed straight from it.
+// Measured on one AMD EPYC core (AVX-512): ~120 GFLOP/s at D 64..256 for long
+// sequences, ~65 GFLOP/s for 64-token Hiera windows at D 96.
 #if defined(__GNUC__) && !defined(__clang__)
 // fp-contract: let a*b+c become FMA (clang does this by default).
 // no-trapping-math: lets the selects in rt_vexpf & co. if-convert, so the
