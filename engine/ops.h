@@ -121,8 +121,14 @@ typedef enum { RT_INTERP_NEAREST = 0, RT_INTERP_BILINEAR, RT_INTERP_BICUBIC } rt
 typedef struct {
     rt_interp_mode mode;
     int align_corners;  // bilinear/bicubic only
-    int antialias;      // bilinear/bicubic, only has an effect when downsampling
-    float cubic_a;      // bicubic coefficient: -0.75 PyTorch, -0.5 PIL
+    // bilinear/bicubic: use PyTorch's _upsample_*_aa kernels (PIL's algorithm),
+    // which differ from the plain kernels whenever the flag is set, also when
+    // upscaling (border taps are dropped and renormalised).
+    int antialias;
+    // Bicubic coefficient, used as given: -0.75 for PyTorch's plain bicubic;
+    // PyTorch's antialiased bicubic and PIL's BICUBIC use -0.5. A zeroed struct
+    // has 0 here, which is a valid but different filter: always set it.
+    float cubic_a;
 } rt_interp_params;
 
 // Resize NHWC x [N, H, W, C] to y [N, Ho, Wo, C] with PyTorch's F.interpolate
