@@ -224,10 +224,14 @@ static roto_status conv_plan_get(cu_state *st, cudnnHandle_t h, const conv_key *
         c->next = (c->next + 1) % CONV_SLOTS;
         conv_plan_release(&c->p[slot]);
     }
-    roto_status rs = conv_plan_make(st, h, &c->p[slot], k, ho, wo);
-    if (rs != ROTO_OK) {
+    // A case cuDNN refuses while setting up (unsupported layout, group count,
+    // ...) is remembered as "no algorithm": the direct kernel computes it.
+    if (conv_plan_make(st, h, &c->p[slot], k, ho, wo) != ROTO_OK) {
         conv_plan_release(&c->p[slot]);
-        return rs;
+        c->p[slot].key = *k;
+        c->p[slot].used = 1;
+        c->p[slot].has_algo = 0;
+        roto_clear_error();
     }
     *out = &c->p[slot];
     return ROTO_OK;
@@ -259,9 +263,13 @@ extern "C" roto_status cu_conv2d(rt_ctx *ctx, rt_tensor *y, const rt_tensor *x,
     int64_t dims[] = {g.N, g.H, g.W, g.Cin, g.Cout, g.KH, g.KW, xs[0], xs[1], xs[2], g.Ho, g.Wo};
     for (size_t i = 0; i < sizeof dims / sizeof *dims; i++) use_dnn &= fits_int(dims[i]);
 
+    cudnnHandle_t h = NULL;
+    if (use_dnn && dnn_handle(st, &h) != ROTO_OK) {
+        // No usable cuDNN (library/driver mismatch): compute with the direct kernel.
+        roto_clear_error();
+        use_dnn = 0;
+    }
     if (use_dnn) {
-        cudnnHandle_t h = NULL;
-        ROTO_TRY(dnn_handle(st, &h));
         conv_key k;
         memset(&k, 0, sizeof k);
         k.n = (int32_t)g.N, k.h = (int32_t)g.H, k.w = (int32_t)g.W, k.cin = (int32_t)g.Cin;

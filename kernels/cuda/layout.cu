@@ -105,6 +105,7 @@ extern "C" roto_status cu_copy(rt_ctx *ctx, rt_tensor *y, const rt_tensor *x) {
 extern "C" roto_status cu_concat(rt_ctx *ctx, rt_tensor *y, const rt_tensor *const *xs, int n,
                                  int dim) {
     cu_state *st = cu_get(ctx);
+    if (dim < 0) dim += y->ndim;  // the op layer accepts -ndim..ndim-1
     int64_t at = 0;
     for (int i = 0; i < n; i++) {
         int64_t len = xs[i]->shape[dim];
