@@ -77,6 +77,7 @@ roto_status rt_layernorm(rt_ctx *ctx, rt_tensor *y, const rt_tensor *x, const rt
 roto_status rt_activation(rt_ctx *ctx, rt_tensor *y, const rt_tensor *x, rt_act act);
 
 // Softmax over the last dim of x * scale. Contiguous, in place allowed.
+// A row whose entries are all -inf gives zeros (PyTorch gives NaN).
 roto_status rt_softmax(rt_ctx *ctx, rt_tensor *y, const rt_tensor *x, float scale);
 
 // ---- Attention ---------------------------------------------------------------
@@ -85,7 +86,7 @@ roto_status rt_softmax(rt_ctx *ctx, rt_tensor *y, const rt_tensor *x, float scal
 // out = softmax(q @ k^T * scale + key_bias) @ v per batch and head.
 // q [B, H, Lq, D], k [B, H, Lk, D], v [B, H, Lk, Dv], out [B, H, Lq, Dv]; all
 // strided (views of packed qkv buffers are fine). D, Dv in 1..256.
-// key_bias: NULL, or f32 [B, Lk] added to every query's logits (use -INFINITY
+// key_bias: NULL, or f32 [B, Lk] exactly (no broadcasting) added to every query's logits (use -INFINITY
 // to mask a key; a row with every key masked gives zeros).
 roto_status rt_attention(rt_ctx *ctx, rt_tensor *out, const rt_tensor *q, const rt_tensor *k,
                          const rt_tensor *v, const rt_tensor *key_bias, float scale);
