@@ -151,30 +151,52 @@ static int select_channels(const exr_attr_chlist_t *cl, const roto_read_opts *o,
         if (strlen(o->layer) > 200) return 0;
         snprintf(prefix, sizeof prefix, "%s.", o->layer);
     }
-    static const char *const sets[3][4] = {{"R", "G", "B", "A"}, {"Y", "A", NULL, NULL}, {"A", NULL, NULL, NULL}};
-    static const int need[3] = {3, 1, 1};
-    for (int s = 0; s < 3; s++) {
-        int k = 0;
-        for (int c = 0; c < 4 && sets[s][c]; c++) {
-            char nm[300];
-            snprintf(nm, sizeof nm, "%s%s", prefix, sets[s][c]);
-            int i = find_channel(cl, nm);
-            if (i < 0) break;
-            idx[k++] = i;
-        }
-        if (k >= need[s]) return s == 0 ? k : (s == 1 ? k : 1);
+    // R,G,B[,A] first (in the default layer or the named one).
+    int k = 0;
+    static const char *const rgba[4] = {"R", "G", "B", "A"};
+    for (int c = 0; c < 4; c++) {
+        char nm[300];
+        snprintf(nm, sizeof nm, "%s%s", prefix, rgba[c]);
+        int i = find_channel(cl, nm);
+        if (i < 0) break;
+        idx[k++] = i;
     }
-    if (prefix[0]) {  // any other layer of 1..4 channels: all of them, in file order
-        int k = 0;
-        size_t pl = strlen(prefix);
-        for (int i = 0; i < cl->num_channels; i++) {
-            const char *nm = cl->entries[i].name.str;
-            if (strncmp(nm, prefix, pl) || strchr(nm + pl, '.')) continue;
-            if (k == 4) return 0;
-            idx[k++] = i;
+    if (k >= 3) return k;
+    // The channels directly in the layer (no further '.').
+    int lay[4], nlay = 0, too_many = 0;
+    size_t pl = strlen(prefix);
+    for (int i = 0; i < cl->num_channels; i++) {
+        const char *nm = cl->entries[i].name.str;
+        if (strncmp(nm, prefix, pl) || strchr(nm + pl, '.')) continue;
+        if (nlay == 4) {
+            too_many = 1;
+            continue;
         }
-        return k;
+        lay[nlay++] = i;
     }
+    // Y[,A] (luminance images: in a named layer only when that is all it
+    // holds, so N.X/N.Y/N.Z stays three channels), else a lone A (a matte).
+    char ny[300], na[300];
+    snprintf(ny, sizeof ny, "%sY", prefix);
+    snprintf(na, sizeof na, "%sA", prefix);
+    int iy = find_channel(cl, ny), ia = find_channel(cl, na);
+    int y_only = iy >= 0 && !too_many && (nlay == 1 || (nlay == 2 && ia >= 0));
+    if (iy >= 0 && (!prefix[0] || y_only)) {
+        idx[0] = iy;
+        if (ia >= 0) idx[1] = ia;
+        return ia >= 0 ? 2 : 1;
+    }
+    if (!prefix[0]) {
+        if (ia >= 0) {
+            idx[0] = ia;
+            return 1;
+        }
+        return 0;
+    }
+    // Any other layer of 1..4 channels: all of them, in file (sorted) order.
+    if (too_many || nlay == 0) return 0;
+    memcpy(idx, lay, sizeof(int) * (size_t)nlay);
+    return nlay;
     return 0;
 }
 
