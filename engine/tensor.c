@@ -169,19 +169,33 @@ void *rt_elem_ptr(const rt_tensor *t, int64_t i0, int64_t i1, int64_t i2, int64_
 int rt_convert_to_f32(float *dst, const void *src, rt_dtype t, size_t n) {
     switch (t) {
     case RT_F32: memmove(dst, src, n * 4); return 0;
+    // Sources may be misaligned (safetensors data offsets need not be), so
+    // elements are read with memcpy, which compilers turn into plain loads.
     case RT_F16: {
-        const uint16_t *s = (const uint16_t *)src;
-        for (size_t i = 0; i < n; i++) dst[i] = rt_f16_to_f32(s[i]);
+        const char *s = (const char *)src;
+        for (size_t i = 0; i < n; i++) {
+            uint16_t h;
+            memcpy(&h, s + 2 * i, 2);
+            dst[i] = rt_f16_to_f32(h);
+        }
         return 0;
     }
     case RT_BF16: {
-        const uint16_t *s = (const uint16_t *)src;
-        for (size_t i = 0; i < n; i++) dst[i] = rt_bf16_to_f32(s[i]);
+        const char *s = (const char *)src;
+        for (size_t i = 0; i < n; i++) {
+            uint16_t h;
+            memcpy(&h, s + 2 * i, 2);
+            dst[i] = rt_bf16_to_f32(h);
+        }
         return 0;
     }
     case RT_I32: {
-        const int32_t *s = (const int32_t *)src;
-        for (size_t i = 0; i < n; i++) dst[i] = (float)s[i];
+        const char *s = (const char *)src;
+        for (size_t i = 0; i < n; i++) {
+            int32_t v;
+            memcpy(&v, s + 4 * i, 4);
+            dst[i] = (float)v;
+        }
         return 0;
     }
     case RT_U8: {
@@ -197,13 +211,19 @@ int rt_convert_from_f32(void *dst, rt_dtype t, const float *src, size_t n) {
     switch (t) {
     case RT_F32: memmove(dst, src, n * 4); return 0;
     case RT_F16: {
-        uint16_t *d = (uint16_t *)dst;
-        for (size_t i = 0; i < n; i++) d[i] = rt_f32_to_f16(src[i]);
+        char *d = (char *)dst;
+        for (size_t i = 0; i < n; i++) {
+            uint16_t h = rt_f32_to_f16(src[i]);
+            memcpy(d + 2 * i, &h, 2);
+        }
         return 0;
     }
     case RT_BF16: {
-        uint16_t *d = (uint16_t *)dst;
-        for (size_t i = 0; i < n; i++) d[i] = rt_f32_to_bf16(src[i]);
+        char *d = (char *)dst;
+        for (size_t i = 0; i < n; i++) {
+            uint16_t h = rt_f32_to_bf16(src[i]);
+            memcpy(d + 2 * i, &h, 2);
+        }
         return 0;
     }
     default: return -1;
