@@ -132,12 +132,15 @@ END_TEST
 
 // Shapes big enough for the threaded split (a few million flops and up), with
 // 2 and 3 threads: rows split (tall), columns split (short and wide), several
-// k and column blocks, and act + beta, which keeps K in one block.
+// k and column blocks, and act + beta, which keeps K in one block. The fork
+// decision's lateness model is switched off so these run threaded even when
+// the machine is busy.
 START_TEST(test_sgemm_threaded) {
     const char *isa = ISAS[_i];
     if (!use_isa(isa)) return;
     tu_rng rng;
     tu_rng_seed(&rng, 200 + (uint64_t)_i);
+    gemm_set_always_fork(1);
     int saved = omp_get_max_threads();
     for (int nth = 2; nth <= 3; nth++) {
         omp_set_num_threads(nth);
@@ -150,6 +153,7 @@ START_TEST(test_sgemm_threaded) {
         for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) run_case(&cases[i], &rng);
     }
     omp_set_num_threads(saved);
+    gemm_set_always_fork(0);
     unsetenv("ROTO_CPU_ISA");
 }
 END_TEST
@@ -263,6 +267,7 @@ START_TEST(test_sgemm_batched) {
     if (!use_isa(isa)) return;
     tu_rng rng;
     tu_rng_seed(&rng, 300 + (uint64_t)_i);
+    gemm_set_always_fork(1);
     int saved = omp_get_max_threads();
     omp_set_num_threads(2);
     run_batched(64, 64, 64, 96, 1, 0, 0.0f, 1, &rng);    // q @ k^T per head/window
@@ -273,6 +278,7 @@ START_TEST(test_sgemm_batched) {
     run_batched(3, 150, 120, 300, 0, 1, 1.0f, 1, &rng);
     run_batched(1, 9, 9, 9, 1, 0, 0.0f, 0, &rng);
     omp_set_num_threads(saved);
+    gemm_set_always_fork(0);
     unsetenv("ROTO_CPU_ISA");
 }
 END_TEST

@@ -82,7 +82,8 @@ static void pack_bt_scalar(const float *b, int64_t ldb, int nb, int64_t kb, floa
             for (int jj = nb; jj < SC_NR; jj++) dst[k * SC_NR + jj] = 0;
 }
 
-static const gemm_isa gemm_isa_scalar = {"scalar", SC_MR, SC_NR, kernel_scalar, pack_bt_scalar};
+static const gemm_isa gemm_isa_scalar = {"scalar", SC_MR, SC_NR, kernel_scalar, pack_bt_scalar,
+                                         15e9};
 
 // ---- ISA choice ---------------------------------------------------------------------
 
@@ -235,6 +236,70 @@ static void gemm_serial(const gemm_plan *p, float *bpack) {
         compute_rows(p, bpack, 0, p->g->M, j0, p->g->N - j0 < p->nc ? p->g->N - j0 : p->nc);
 }
 
+// ---- when threads pay off ------------------------------------------------------------
+//
+// An OpenMP parallel region returns only once every thread of the team has
+// checked in. When the CPU is oversubscribed (other processes busy), a worker
+// can be kept off a core for milliseconds: the caller's thread then takes all
+// the work from the shared counter, but still waits for the late worker at
+// the join, and a 0.1 ms GEMM takes 10 ms. So every region measures how late
+// its workers arrived, a moving average of that is kept, and a GEMM only goes
+// parallel when one thread would need clearly longer than that. On an idle
+// machine workers arrive within tens of microseconds and this keeps only tiny
+// GEMMs, which gain nothing from a second thread anyway, on one thread.
+
+// Threads worth using for `flops` of work, by size alone.
+static int threads_for(double flops, int limit) {
+    double t = flops / GEMM_FLOPS_PER_THREAD;
+    if (t < 1) return 1;
+    return t < limit ? (int)t : limit;
+}
+
+static _Atomic double g_fork_late_s = 50e-6;  // average lateness of workers (s)
+static atomic_int g_always_fork;               // test hook: ignore the lateness
+
+void gemm_set_always_fork(int on) { atomic_store(&g_always_fork, on); }
+
+typedef struct {
+    double t0;               // when the region was entered
+    _Atomic double latest;   // latest arrival of a worker (s after t0)
+} fork_clock;
+
+static void fork_start(fork_clock *c) {
+    c->t0 = omp_get_wtime();
+    atomic_init(&c->latest, 0.0);
+}
+
+// Called by every thread on entering the region.
+static void fork_arrived(fork_clock *c) {
+    if (omp_get_thread_num() == 0) return;
+    double late = omp_get_wtime() - c->t0;
+    double seen = atomic_load_explicit(&c->latest, memory_order_relaxed);
+    while (late > seen && !atomic_compare_exchange_weak(&c->latest, &seen, late)) {
+    }
+}
+
+static void fork_end(fork_clock *c) {
+    double avg = atomic_load_explicit(&g_fork_late_s, memory_order_relaxed);
+    double late = atomic_load_explicit(&c->latest, memory_order_relaxed);
+    atomic_store_explicit(&g_fork_late_s, 0.75 * avg + 0.25 * late, memory_order_relaxed);
+}
+
+// Threads for `flops` of work (up to limit): several only when one thread
+// would take more than twice as long as workers are late on average. Each
+// refusal on those grounds shrinks the average a little, so that a parallel
+// region runs now and then and measures again (the CPU may have calmed down).
+static int fork_threads(double flops, const gemm_isa *isa, int limit) {
+    int nth = threads_for(flops, limit);
+    if (nth <= 1 || atomic_load_explicit(&g_always_fork, memory_order_relaxed)) return nth;
+    double late = atomic_load_explicit(&g_fork_late_s, memory_order_relaxed);
+    if (flops / isa->core_flops < 2.0 * late) {
+        atomic_store_explicit(&g_fork_late_s, 0.98 * late, memory_order_relaxed);
+        return 1;
+    }
+    return nth;
+}
+
 // ---- one GEMM on a team of threads ------------------------------------------------------
 //
 // The work is a list of items (a chunk of rows x a block of nc columns, all of
@@ -253,6 +318,7 @@ typedef struct {
     atomic_llong next_item;
     int64_t nc, njb;          // column blocks of the work split
     int64_t chunk_rows, nchunks;
+    fork_clock clock;
 } gemm_team;
 
 static void cpu_relax(void) {
@@ -283,6 +349,7 @@ static void ensure_panels(gemm_team *t, int64_t q0, int64_t nq, int64_t start) {
 }
 
 static void team_worker(gemm_team *t) {
+    fork_arrived(&t->clock);
     const gemm_plan *p = t->p;
     const cpu_gemm_args *g = p->g;
     int nr = p->isa->nr;
@@ -325,8 +392,10 @@ static int gemm_parallel(const gemm_plan *p, float *bpack, int nth) {
     if (chunk_tiles > GEMM_MAX_CHUNK_TILES) chunk_tiles = GEMM_MAX_CHUNK_TILES;
     t.chunk_rows = chunk_tiles * mr;
     t.nchunks = ceil_div(g->M, t.chunk_rows);
+    fork_start(&t.clock);
 #pragma omp parallel num_threads(nth)
     team_worker(&t);
+    fork_end(&t.clock);
     free(t.panel_state);
     return 0;
 }
@@ -348,13 +417,6 @@ static float *thread_buffer(size_t floats) {
     return tls_buf;
 }
 
-// Threads worth using for `flops` of work.
-static int threads_for(double flops, int limit) {
-    double t = flops / GEMM_FLOPS_PER_THREAD;
-    if (t < 1) return 1;
-    return t < limit ? (int)t : limit;
-}
-
 // One GEMM with up to nth threads. Returns 0, or -1 if no buffer could be had.
 static int gemm_one(const cpu_gemm_args *g, const gemm_isa *isa, int nth) {
     if (g->M <= 0 || g->N <= 0) return 0;
@@ -365,7 +427,7 @@ static int gemm_one(const cpu_gemm_args *g, const gemm_isa *isa, int nth) {
     gemm_plan p = make_plan(g, isa);
     float *bpack = thread_buffer(plan_bpack_floats(&p));
     if (!bpack) return -1;
-    nth = threads_for(2.0 * (double)g->M * (double)g->N * (double)g->K, nth);
+    nth = fork_threads(2.0 * (double)g->M * (double)g->N * (double)g->K, isa, nth);
     int64_t tiles = ceil_div(g->M, isa->mr) * ceil_div(g->N, isa->nr);
     if (nth > tiles) nth = (int)tiles;
     if (nth <= 1) {
@@ -397,6 +459,33 @@ void cpu_sgemm(const cpu_gemm_args *g) {
     if (gemm_one(g, gemm_isa_active(), max_threads()) != 0) gemm_unblocked(g);
 }
 
+// Many GEMMs on a team: threads claim chunks of the batch from a counter (as
+// in gemm_parallel, so a thread kept off its core holds up little) and run
+// each GEMM alone with their own packing buffer.
+typedef struct {
+    const cpu_gemm_args *g;
+    const gemm_isa *isa;
+    int64_t batch, stride_a, stride_b, stride_c, chunk;
+    atomic_llong next;
+    fork_clock clock;
+} batch_team;
+
+static void batch_worker(batch_team *t) {
+    fork_arrived(&t->clock);
+    for (;;) {
+        int64_t i0 = atomic_fetch_add_explicit(&t->next, t->chunk, memory_order_relaxed);
+        if (i0 >= t->batch) break;
+        int64_t i1 = i0 + t->chunk < t->batch ? i0 + t->chunk : t->batch;
+        for (int64_t i = i0; i < i1; i++) {
+            cpu_gemm_args b = *t->g;
+            b.A += i * t->stride_a;
+            b.B += i * t->stride_b;
+            b.C += i * t->stride_c;
+            if (gemm_one(&b, t->isa, 1) != 0) gemm_unblocked(&b);
+        }
+    }
+}
+
 void cpu_sgemm_batched(const cpu_gemm_args *g, int64_t batch, int64_t stride_a,
                        int64_t stride_b, int64_t stride_c) {
     if (batch <= 0 || g->M <= 0 || g->N <= 0) return;
@@ -413,7 +502,7 @@ void cpu_sgemm_batched(const cpu_gemm_args *g, int64_t batch, int64_t stride_a,
     double flops = 2.0 * (double)g->M * (double)g->N * (double)g->K;
     // Over the batch when every thread gets enough whole GEMMs (balanced or
     // small ones, as in attention: many heads x windows); else inside each GEMM.
-    int nth = threads_for(flops * (double)batch, nth_max);
+    int nth = fork_threads(flops * (double)batch, isa, nth_max);
     if (nth > batch) nth = (int)batch;
     int over_batch = nth > 1 && (flops < 8e6 || batch % nth == 0 || batch >= 8 * nth);
     if (!over_batch) {
@@ -426,14 +515,12 @@ void cpu_sgemm_batched(const cpu_gemm_args *g, int64_t batch, int64_t stride_a,
         }
         return;
     }
-    // Dynamic claiming, for the same reason as in gemm_parallel.
-    int chunk = (int)(batch / (8 * nth)) > 1 ? (int)(batch / (8 * nth)) : 1;
-#pragma omp parallel for schedule(dynamic, chunk) num_threads(nth)
-    for (int64_t i = 0; i < batch; i++) {
-        cpu_gemm_args b = *g;
-        b.A += i * stride_a;
-        b.B += i * stride_b;
-        b.C += i * stride_c;
-        if (gemm_one(&b, isa, 1) != 0) gemm_unblocked(&b);
-    }
+    batch_team t = {.g = g, .isa = isa, .batch = batch, .stride_a = stride_a,
+                    .stride_b = stride_b, .stride_c = stride_c, .chunk = batch / (8 * nth)};
+    if (t.chunk < 1) t.chunk = 1;
+    atomic_init(&t.next, 0);
+    fork_start(&t.clock);
+#pragma omp parallel num_threads(nth)
+    batch_worker(&t);
+    fork_end(&t.clock);
 }

@@ -185,4 +185,4 @@ static void pack_bt_avx2(const float *b, int64_t ldb, int nb, int64_t kb, float 
     }
 }
 
-const gemm_isa gemm_isa_avx2 = {"avx2", MR, NR, kernel_avx2, pack_bt_avx2};
+const gemm_isa gemm_isa_avx2 = {"avx2", MR, NR, kernel_avx2, pack_bt_avx2, 75e9};

@@ -197,4 +197,4 @@ static void pack_bt_avx512(const float *b, int64_t ldb, int nb, int64_t kb, floa
     }
 }
 
-const gemm_isa gemm_isa_avx512 = {"avx512", MR, NR, kernel_avx512, pack_bt_avx512};
+const gemm_isa gemm_isa_avx512 = {"avx512", MR, NR, kernel_avx512, pack_bt_avx512, 150e9};

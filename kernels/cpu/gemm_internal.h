@@ -41,10 +41,11 @@ typedef void (*gemm_kernel_fn)(int64_t kc, const float *a, int64_t lda, const fl
 typedef void (*gemm_pack_bt_fn)(const float *b, int64_t ldb, int nb, int64_t kb, float *dst);
 
 typedef struct {
-    const char *name;  // "avx512", "avx2", "scalar"
-    int mr, nr;        // register tile
+    const char *name;    // "avx512", "avx2", "scalar"
+    int mr, nr;          // register tile
     gemm_kernel_fn kernel;
     gemm_pack_bt_fn pack_bt;
+    double core_flops;   // rough flop/s of one core, to judge whether threads pay off
 } gemm_isa;
 
 // Per-ISA kernels (defined in gemm_avx512.c / gemm_avx2.c).
@@ -55,6 +56,11 @@ extern const gemm_isa gemm_isa_avx2;
 // (falling back to the best the CPU supports if it cannot run it), otherwise
 // the best supported. Read on every call so tests can switch with setenv.
 const gemm_isa *gemm_isa_active(void);
+
+// For tests: nonzero makes every GEMM big enough for several threads use them
+// (the measured lateness of workers is ignored, see gemm.c), so the threaded
+// paths run deterministically even on a busy machine. 0 restores the default.
+void gemm_set_always_fork(int on);
 
 // Scalar activation, shared by the portable kernel and the K == 0 path.
 float gemm_act_scalar(float v, rt_act act);
