@@ -40,7 +40,7 @@ AVX512_FLAGS := -mavx512f -mavx512bw -mavx512dq -mavx512vl -mfma -mf16c
 
 # ---- sources ----------------------------------------------------------------
 LIB_SRC := $(wildcard engine/*.c) $(wildcard kernels/cpu/*.c) $(wildcard io/*.c) \
-	$(wildcard nets/*/*.c) $(wildcard weights/*.c)
+	$(wildcard nets/*/*.c) $(wildcard weights/*.c) $(wildcard api/*.c)
 CLI_SRC := $(wildcard tools/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_UTIL_SRC := $(wildcard tests/util/*.c) $(wildcard tests/ref/*.c)

@@ -11,6 +11,8 @@ static void usage(FILE *f) {
             "commands:\n"
             "  version         print the version and the backends built in\n"
             "  info            describe a checkpoint: format, tensors, dtypes, detected model\n"
+            "  segment         SAM 2.1 masks for an image from clicks, a box or a mask\n"
+            "  convert         rewrite a checkpoint as roto's canonical safetensors file\n"
             "\n"
             "Run 'roto <command> --help' for a command's options.\n");
 }
@@ -27,6 +29,8 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(cmd, "version")) return cmd_version(argc - 1, argv + 1);
     if (!strcmp(cmd, "info")) return cmd_info(argc - 1, argv + 1);
+    if (!strcmp(cmd, "segment")) return cmd_segment(argc - 1, argv + 1);
+    if (!strcmp(cmd, "convert")) return cmd_convert(argc - 1, argv + 1);
     fprintf(stderr, "roto: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;
