@@ -36,6 +36,54 @@ typedef struct {
     sam2_param l[3];  // 3-layer MLP, ReLU between
 } sam2_mlp3;
 
+// ---- video (memory) path: see sam2_memory.c, sam2_memattn.c, sam2_track.c ----------------
+
+#define SAM2_MAX_MEMATTN 8
+#define SAM2_MAX_FUSER 4
+
+// One ConvNeXt block of the memory encoder's fuser.
+typedef struct {
+    rt_tensor dw_w, dw_b;  // depthwise 7x7, OHWI [d, 7, 7, 1], [d]
+    sam2_param norm;       // LayerNorm2d(d), eps 1e-6
+    sam2_param pw1, pw2;   // Linear d -> 4d, 4d -> d
+    rt_tensor gamma;       // layer scale [d]
+} sam2_cxblock;
+
+// One pre-norm memory-attention layer (self-attn with RoPE, cross-attn to the memory
+// with RoPE on its spatial keys, ReLU FFN).
+typedef struct {
+    sam2_attn self_attn, cross_attn;  // cross: k/v projections take mem_dim inputs
+    sam2_param norm1, norm2, norm3;
+    sam2_param lin1, lin2;
+} sam2_memattn_layer;
+
+// The tensors only the video predictor uses (loaded when the checkpoint has them).
+typedef struct {
+    int mem_dim;       // memory channels (out_proj of the memory encoder, 64)
+    int num_maskmem;   // memory frames attended: 1 conditioning slot + 6 previous (7)
+    int n_layers;      // memory-attention layers (4)
+    int ffn;           // memory-attention FFN width (2048)
+    int n_fuser;       // CXBlocks in the fuser (2)
+    // memory encoder: mask downsampler (4 x conv3x3 s2 + LayerNorm2d + GELU, then 1x1)
+    rt_tensor mds_w[4], mds_b[4];  // OHWI [c_out, 3, 3, c_in]
+    sam2_param mds_norm[4];
+    sam2_param mds_out;            // 1x1 conv as Linear [d, 256]
+    sam2_param pix_feat_proj;      // 1x1 conv as Linear [d, d]
+    sam2_cxblock fuser[SAM2_MAX_FUSER];
+    sam2_param out_proj;           // 1x1 conv as Linear [mem_dim, d]
+    // memory attention
+    sam2_memattn_layer layers[SAM2_MAX_MEMATTN];
+    sam2_param norm;
+    // object pointers and memory embeddings
+    sam2_mlp3 obj_ptr_proj;        // 3-layer MLP d -> d -> d -> d
+    sam2_param obj_ptr_tpos_proj;  // Linear [mem_dim, d]
+    rt_tensor mask_downsample_w, mask_downsample_b;  // conv 4x4 s4, OHWI [1, 4, 4, 1], [1]
+    float *maskmem_tpos_host;      // [num_maskmem, mem_dim]
+    float *no_obj_ptr_host;        // [d]
+    float *no_obj_embed_spatial_host;  // [mem_dim]
+    float *no_mem_embed_host;      // [d]
+} sam2_video_weights;
+
 // One persistent allocation (freed with the model).
 typedef struct {
     void *ptr;
@@ -93,6 +141,9 @@ struct sam2_model {
     sam2_tap_fn tap;
     void *tap_user;
 
+    // ---- video path (NULL for image-only checkpoints)
+    sam2_video_weights *video;
+
     sam2_alloc *allocs;
     int n_allocs, cap_allocs;
 };
@@ -111,6 +162,10 @@ void sam2_compute_dense_pe(const sam2_model *m, float *out);
 // _dynamic_multimask_via_stability): 0 when mask 0 is stable, else the best-IoU
 // mask among 1..3. masks [4, n] logits, iou [4].
 int sam2_select_single_mask(const float *masks, int64_t n, const float *iou);
+
+// sam2_load.c: the video tensors (memory encoder, memory attention, pointers), when the
+// store has them; m->video stays NULL otherwise.
+roto_status sam2_load_video_weights(sam2_model *m, const rt_weights *w);
 
 static inline void sam2_tap(sam2_model *m, const char *name, const rt_tensor *t) {
     if (m->tap) m->tap(m->tap_user, name, t);

@@ -417,6 +417,112 @@ static roto_status load_decoder(loader *L) {
     return load_mlp3(L, &m->obj_head, "sam_mask_decoder.pred_obj_score_head", d, d, 1);
 }
 
+// ---- the video path -------------------------------------------------------------------------
+
+static roto_status dim_of(const rt_weights *w, const char *name, int dim, int *out) {
+    const rt_wtensor *t;
+    ROTO_TRY(rt_weights_get(w, name, &t));
+    if (dim >= t->ndim)
+        return roto_fail(ROTO_ERR_FORMAT, "sam2: %s has %d dims", name, t->ndim);
+    *out = (int)t->shape[dim];
+    return ROTO_OK;
+}
+
+// SAM2Base's memory modules: sizes read from the tensors (mem_dim from out_proj, the
+// number of memory slots from maskmem_tpos_enc, layers and fuser blocks by probing).
+static roto_status load_video(loader *L) {
+    sam2_model *m = L->m;
+    const rt_weights *w = L->w;
+    int d = m->cfg.d_model;
+    char p[160];
+    sam2_video_weights *v = calloc(1, sizeof *v);
+    if (!v) return roto_fail(ROTO_ERR_OOM, "sam2: out of host memory");
+    m->video = v;
+    ROTO_TRY(dim_of(w, "memory_encoder.out_proj.weight", 0, &v->mem_dim));
+    ROTO_TRY(dim_of(w, "maskmem_tpos_enc", 0, &v->num_maskmem));
+    ROTO_TRY(dim_of(w, "memory_attention.layers.0.linear1.weight", 0, &v->ffn));
+    while (v->n_layers < SAM2_MAX_MEMATTN) {
+        snprintf(p, sizeof p, "memory_attention.layers.%d.norm1.weight", v->n_layers);
+        if (!rt_weights_find(w, p)) break;
+        v->n_layers++;
+    }
+    while (v->n_fuser < SAM2_MAX_FUSER) {
+        snprintf(p, sizeof p, "memory_encoder.fuser.layers.%d.gamma", v->n_fuser);
+        if (!rt_weights_find(w, p)) break;
+        v->n_fuser++;
+    }
+    int md = v->mem_dim;
+    if (md < 2 || d % md || v->num_maskmem < 1 || v->n_layers < 1 || v->n_fuser < 1)
+        return roto_fail(ROTO_ERR_FORMAT,
+                         "sam2: unsupported memory path (mem_dim %d with d_model %d, %d memory "
+                         "slots, %d attention layers, %d fuser blocks)",
+                         md, d, v->num_maskmem, v->n_layers, v->n_fuser);
+
+    // Mask downsampler: Sequential indices 0/3/6/9 conv, 1/4/7/10 LayerNorm2d, 12 conv 1x1.
+    int cin = 1;
+    for (int i = 0; i < 4; i++) {
+        int cout = cin * 4;
+        snprintf(p, sizeof p, "memory_encoder.mask_downsampler.encoder.%d", 3 * i);
+        ROTO_TRY(load_conv(L, &v->mds_w[i], &v->mds_b[i], p, cout, cin, 3));
+        snprintf(p, sizeof p, "memory_encoder.mask_downsampler.encoder.%d", 3 * i + 1);
+        ROTO_TRY(load_norm(L, &v->mds_norm[i], p, cout));
+        cin = cout;
+    }
+    ROTO_TRY(load_linear(L, &v->mds_out, "memory_encoder.mask_downsampler.encoder.12", d, cin, 1));
+    ROTO_TRY(load_linear(L, &v->pix_feat_proj, "memory_encoder.pix_feat_proj", d, d, 1));
+    for (int i = 0; i < v->n_fuser; i++) {
+        sam2_cxblock *b = &v->fuser[i];
+#define FP(s) (snprintf(p, sizeof p, "memory_encoder.fuser.layers.%d.%s", i, s), p)
+        ROTO_TRY(load_conv(L, &b->dw_w, &b->dw_b, FP("dwconv"), d, 1, 7));
+        ROTO_TRY(load_norm(L, &b->norm, FP("norm"), d));
+        ROTO_TRY(load_linear(L, &b->pw1, FP("pwconv1"), 4 * d, d, 0));
+        ROTO_TRY(load_linear(L, &b->pw2, FP("pwconv2"), d, 4 * d, 0));
+        ROTO_TRY(load1(L, &b->gamma, FP("gamma"), d));
+#undef FP
+    }
+    ROTO_TRY(load_linear(L, &v->out_proj, "memory_encoder.out_proj", md, d, 1));
+
+    for (int i = 0; i < v->n_layers; i++) {
+        sam2_memattn_layer *ly = &v->layers[i];
+#define MP(s) (snprintf(p, sizeof p, "memory_attention.layers.%d.%s", i, s), p)
+        ROTO_TRY(load_attn(L, &ly->self_attn, MP("self_attn"), d, 1));
+        sam2_attn *ca = &ly->cross_attn;
+        ca->internal = d;
+        ROTO_TRY(load_linear(L, &ca->q, MP("cross_attn_image.q_proj"), d, d, 0));
+        ROTO_TRY(load_linear(L, &ca->k, MP("cross_attn_image.k_proj"), d, md, 0));
+        ROTO_TRY(load_linear(L, &ca->v, MP("cross_attn_image.v_proj"), d, md, 0));
+        ROTO_TRY(load_linear(L, &ca->out, MP("cross_attn_image.out_proj"), d, d, 0));
+        ROTO_TRY(load_norm(L, &ly->norm1, MP("norm1"), d));
+        ROTO_TRY(load_norm(L, &ly->norm2, MP("norm2"), d));
+        ROTO_TRY(load_norm(L, &ly->norm3, MP("norm3"), d));
+        ROTO_TRY(load_linear(L, &ly->lin1, MP("linear1"), v->ffn, d, 0));
+        ROTO_TRY(load_linear(L, &ly->lin2, MP("linear2"), d, v->ffn, 0));
+#undef MP
+    }
+    ROTO_TRY(load_norm(L, &v->norm, "memory_attention.norm", d));
+
+    ROTO_TRY(load_mlp3(L, &v->obj_ptr_proj, "obj_ptr_proj", d, d, d));
+    ROTO_TRY(load_linear(L, &v->obj_ptr_tpos_proj, "obj_ptr_tpos_proj", md, d, 0));
+    ROTO_TRY(load_conv(L, &v->mask_downsample_w, &v->mask_downsample_b, "mask_downsample", 1, 1,
+                       4));
+    ROTO_TRY(load_host_copy(L, &v->maskmem_tpos_host, "maskmem_tpos_enc", 4,
+                            (int64_t[]){v->num_maskmem, 1, 1, md}));
+    ROTO_TRY(load_host_copy(L, &v->no_obj_ptr_host, "no_obj_ptr", 2, (int64_t[]){1, d}));
+    ROTO_TRY(load_host_copy(L, &v->no_obj_embed_spatial_host, "no_obj_embed_spatial", 2,
+                            (int64_t[]){1, md}));
+    return load_host_copy(L, &v->no_mem_embed_host, "no_mem_embed", 3, (int64_t[]){1, 1, d});
+}
+
+roto_status sam2_load_video_weights(sam2_model *m, const rt_weights *w) {
+    if (!m || !w) return roto_fail(ROTO_ERR_INVALID_ARG, "sam2_load_video_weights: NULL argument");
+    if (m->video) return ROTO_OK;
+    loader L = {.m = m, .w = w};
+    roto_status st = load_video(&L);
+    free(L.tmp);
+    free(L.tmp2);
+    return st;
+}
+
 // The released variants differ in embed_dim and block count.
 static roto_status detect_variant(const rt_weights *w, sam2_config *cfg) {
     const rt_wtensor *t;
@@ -465,6 +571,9 @@ roto_status sam2_load_weights(rt_ctx *ctx, const rt_weights *w, const sam2_confi
     }
     if (st == ROTO_OK) st = load_prompt_encoder(&L);
     if (st == ROTO_OK) st = load_decoder(&L);
+    // The memory path is optional: image-only files (e.g. the image test fixture) lack it.
+    if (st == ROTO_OK && rt_weights_find(w, "memory_encoder.out_proj.weight"))
+        st = load_video(&L);
     if (st == ROTO_OK) {
         int d = m->cfg.d_model, e = m->emb;
         st = sam2_alloc_tensor(m, &m->image_embed, 4, (int64_t[]){1, e, e, d});
@@ -503,6 +612,13 @@ void sam2_free(sam2_model *m) {
     free(m->point_embed_host);
     free(m->not_a_point_host);
     free(m->out_tokens_host);
+    if (m->video) {
+        free(m->video->maskmem_tpos_host);
+        free(m->video->no_obj_ptr_host);
+        free(m->video->no_obj_embed_spatial_host);
+        free(m->video->no_mem_embed_host);
+        free(m->video);
+    }
     free(m);
 }
 
