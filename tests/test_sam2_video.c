@@ -280,9 +280,11 @@ static void replay_script(sam2_track *trk, replay *R) {
             json_t *s = json_object_get(a, "start_frame_idx");
             int start = s ? (int)json_integer_value(s) : -1;
             int rev = json_is_true(json_object_get(a, "reverse"));
+            json_t *mx = json_object_get(a, "max_frame_num_to_track");
+            int max_frames = mx ? (int)json_integer_value(mx) : -1;
             R->last_frame = rev ? start + 1 : start - 1;
             if (start < 0) R->last_frame = -1;
-            st = sam2_track_propagate(trk, start, -1, rev, on_result, R);
+            st = sam2_track_propagate(trk, start, max_frames, rev, on_result, R);
         } else {
             int obj = (int)json_integer_value(json_object_get(a, "obj")) - 1;
             int frame = (int)json_integer_value(json_object_get(a, "frame"));

@@ -26,9 +26,9 @@ The script (frame indices from 0; objects 1, 2, 3):
   3. object 3: a mask (an ellipse at video resolution) on frame 1 (mask used as output,
      the object pointer from the decoder run on mask_downsample(mask))
   4. propagate forward from frame 0 over all frames
-  5. object 1: a correction click on frame 5 (already tracked: a non-conditioning frame,
+  5. object 1: a correction click on frame 3 (already tracked: a non-conditioning frame,
      the previous low-res logits fed back with the click)
-  6. propagate forward from frame 5
+  6. propagate forward from frame 3 over 4 more frames
   7. propagate in reverse from frame 3
 
 Hole filling: fill_holes_in_mask_scores needs sam2's optional CUDA extension for its
@@ -371,7 +371,7 @@ def main():
             labels=np.array([1], np.int32), clear_old_points=True)
         record("add4", a5["frame"], ids.index(1), vm[ids.index(1), 0].numpy())
         actions.append(dict(a5, step="add4"))
-        propagate("propagate_corr", start_frame_idx=a5["frame"])
+        propagate("propagate_corr", start_frame_idx=a5["frame"], max_frame_num_to_track=4)
         # 7. reverse from frame 3
         propagate("propagate_rev", start_frame_idx=min(3, nfr - 1), reverse=True)
     h1.remove()
