@@ -79,6 +79,12 @@ roto_status roto_check_dims(const char *name, long long w, long long h, const ro
 roto_status roto_decoder_alloc(roto_frame *out, const char *name, int w, int h, int channels,
                                roto_pixel_type type, int bit_depth, int header_only);
 
+// A pixel aspect ratio from a file, or 1 when it is not finite or outside
+// [1/1000, 1000] (corrupt or meaningless values must not reach writers).
+static inline float roto_sane_par(double par) {
+    return (par >= 1e-3 && par <= 1e3) ? (float)par : 1.0f;
+}
+
 // Rational approximation of a frame rate given as a float (23.976 -> 24000/1001).
 roto_rational roto_fps_from_float(double fps);
 

@@ -146,7 +146,7 @@ roto_status roto_dpx_decode(const uint8_t *d, size_t n, const char *name, const 
     if (data_offset >= 1664) {
         uint32_t pa_h = rd32(&in, 1628), pa_v = rd32(&in, 1632);
         if (pa_h && pa_v && pa_h != DPX_UNDEF32 && pa_v != DPX_UNDEF32)
-            m->pixel_aspect = (float)((double)pa_h / (double)pa_v);
+            m->pixel_aspect = roto_sane_par((double)pa_h / (double)pa_v);
     }
     if (data_offset >= 2048) {
         float fps_tv = rdf32(&in, 1940), fps_film = rdf32(&in, 1724);
@@ -308,7 +308,7 @@ roto_status roto_dpx_encode(const roto_frame *f, const roto_write_opts *o, int b
 
     // Orientation header: offsets/sizes undefined, pixel aspect as a ratio.
     for (size_t off = 1408; off < 1432; off += 4) wr32(&w, off, DPX_UNDEF32);
-    double par = m->pixel_aspect > 0 ? m->pixel_aspect : 1.0;
+    double par = roto_sane_par(m->pixel_aspect);
     if (fabs(par - 1.0) < 1e-6) {
         wr32(&w, 1628, 1);
         wr32(&w, 1632, 1);

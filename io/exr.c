@@ -300,8 +300,7 @@ static roto_status exr_read_meta(exr_context_t ctx, int part, roto_frame_meta *m
         memcpy(meta->chromaticities, c, sizeof c);
     }
     float par = 1.0f;
-    if (exr_get_pixel_aspect_ratio(ctx, part, &par) == EXR_ERR_SUCCESS && par > 0 && par < 1000)
-        meta->pixel_aspect = par;
+    if (exr_get_pixel_aspect_ratio(ctx, part, &par) == EXR_ERR_SUCCESS) meta->pixel_aspect = roto_sane_par(par);
     meta->transfer = ROTO_TF_LINEAR;
     snprintf(meta->colorspace, sizeof meta->colorspace, "%s",
              meta->has_chromaticities ? "scene-linear (EXR; chromaticities in header)"
@@ -599,7 +598,7 @@ static roto_status encode_channels_buf(const char *name, int width, int height, 
         if (b.max_x >= b.min_x && b.max_y >= b.min_y)
             disp = make_box(b.min_x, b.min_y, b.max_x, b.max_y);
     }
-    float par = o->meta && o->meta->pixel_aspect > 0 ? o->meta->pixel_aspect : 1.0f;
+    float par = o->meta ? roto_sane_par(o->meta->pixel_aspect) : 1.0f;
     exr_attr_v2f_t swc;
     swc.x = 0.f;
     swc.y = 0.f;

@@ -80,7 +80,7 @@ roto_status roto_jpeg_decode(const uint8_t *d, size_t n, const char *name, const
     out->meta.transfer = ROTO_TF_SRGB;
     snprintf(out->meta.colorspace, sizeof out->meta.colorspace, "sRGB (assumed for JPEG)");
     if (cinfo.saw_JFIF_marker && cinfo.X_density > 0 && cinfo.Y_density > 0)
-        out->meta.pixel_aspect = (float)cinfo.Y_density / (float)cinfo.X_density;
+        out->meta.pixel_aspect = roto_sane_par((double)cinfo.Y_density / (double)cinfo.X_density);
     if (header_only) {
         jpeg_destroy_decompress(&cinfo);
         return ROTO_OK;

@@ -81,11 +81,34 @@ static void read_colour_meta(png_structp p, png_infop info, roto_frame_meta *m) 
     png_uint_32 xr, yr;
     int unit;
     if (png_get_pHYs(p, info, &xr, &yr, &unit) && xr > 0 && yr > 0)
-        m->pixel_aspect = (float)((double)yr / (double)xr);  // pixel width / height
+        m->pixel_aspect = roto_sane_par((double)yr / (double)xr);  // pixel width / height
+}
+
+// Walk the chunk list before libpng sees it: the whole file is in memory, so
+// a chunk claiming more bytes than remain means truncation or corruption.
+// This also keeps libpng from allocating a corrupt length's worth of memory
+// for an ancillary chunk.
+static roto_status check_chunks(const uint8_t *d, size_t n, const char *name) {
+    if (n < 8 || memcmp(d, "\x89PNG\r\n\x1a\n", 8))
+        return roto_fail(ROTO_ERR_FORMAT, "%s: not a PNG file (bad signature)", name);
+    size_t pos = 8;
+    while (pos + 12 <= n) {
+        uint32_t len = (uint32_t)d[pos] << 24 | (uint32_t)d[pos + 1] << 16 | (uint32_t)d[pos + 2] << 8 | d[pos + 3];
+        char type[5] = {0};
+        for (int i = 0; i < 4; i++) type[i] = (char)((d[pos + 4 + i] >= 32 && d[pos + 4 + i] < 127) ? d[pos + 4 + i] : '?');
+        if (len > n - pos - 12)
+            return roto_fail(ROTO_ERR_FORMAT,
+                             "%s: PNG is truncated or corrupt (chunk '%s' at byte %zu claims %u bytes, %zu remain)",
+                             name, type, pos, len, n - pos - 12);
+        if (!memcmp(type, "IEND", 4)) return ROTO_OK;
+        pos += 12 + (size_t)len;
+    }
+    return roto_fail(ROTO_ERR_FORMAT, "%s: PNG is truncated (no IEND chunk)", name);
 }
 
 roto_status roto_png_decode(const uint8_t *d, size_t n, const char *name, const roto_read_opts *o,
                             int header_only, roto_frame *out) {
+    ROTO_TRY(check_chunks(d, n, name));
     png_io io = {d, n, 0, NULL, {0}};
     png_structp p = png_create_read_struct(PNG_LIBPNG_VER_STRING, &io, on_error, on_warning);
     if (!p) return roto_fail(ROTO_ERR_OOM, "%s: cannot create a PNG reader", name);
@@ -106,6 +129,10 @@ roto_status roto_png_decode(const uint8_t *d, size_t n, const char *name, const 
     png_set_read_fn(p, &io, read_mem);
     // Image size limits are checked by us below; lift libpng's 1M default.
     png_set_user_limits(p, 0x7fffffff, 0x7fffffff);
+    // A corrupt length on an ancillary chunk (text, ICC profile) must not make
+    // libpng allocate gigabytes: cap single chunks and their number.
+    png_set_chunk_malloc_max(p, (png_alloc_size_t)32 << 20);
+    png_set_chunk_cache_max(p, 1000);
     png_read_info(p, info);
     png_uint_32 w = png_get_image_width(p, info), h = png_get_image_height(p, info);
     int color = png_get_color_type(p, info), depth = png_get_bit_depth(p, info);

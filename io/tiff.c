@@ -103,7 +103,7 @@ static TIFF *open_mem(tiff_mem *m, const char *name, const char *mode) {
     TIFFOpenOptionsSetErrorHandlerExtR(opts, on_error, m);
     TIFFOpenOptionsSetWarningHandlerExtR(opts, on_warning, m);
     // A corrupt header must not make libtiff allocate gigabytes in one go.
-    TIFFOpenOptionsSetMaxSingleMemAlloc(opts, (tmsize_t)1 << 31);
+    TIFFOpenOptionsSetMaxSingleMemAlloc(opts, (tmsize_t)1 << 30);
     TIFF *tif = TIFFClientOpenExt(name, mode, (thandle_t)m, mem_read, mem_write, mem_seek, mem_close,
                                   mem_size, mem_map, mem_unmap, opts);
     TIFFOpenOptionsFree(opts);
@@ -191,7 +191,7 @@ roto_status roto_tiff_decode(const uint8_t *d, size_t n, const char *name, const
     float xres = 0, yres = 0;
     if (TIFFGetField(tif, TIFFTAG_XRESOLUTION, &xres) && TIFFGetField(tif, TIFFTAG_YRESOLUTION, &yres) &&
         xres > 0 && yres > 0)
-        out->meta.pixel_aspect = yres / xres;
+        out->meta.pixel_aspect = roto_sane_par((double)yres / (double)xres);
     if (header_only) goto done;
 
     size_t bytes_ps = bps / 8, esz = is_float ? 4 : 2;
@@ -202,7 +202,12 @@ roto_status roto_tiff_decode(const uint8_t *d, size_t n, const char *name, const
         TIFFGetField(tif, TIFFTAG_TILEWIDTH, &tw);
         TIFFGetField(tif, TIFFTAG_TILELENGTH, &th);
         tmsize_t tsize = TIFFTileSize(tif);
-        if (tw == 0 || th == 0 || tsize <= 0 || (uint64_t)tw * th * spp * bytes_ps > (uint64_t)tsize) {
+        // A tile may be larger than a small image, but not absurdly so: cap
+        // it at the image's own size or 64 MB, whichever is larger.
+        uint64_t cap = (uint64_t)row_elems * h * bytes_ps;
+        if (cap < ((uint64_t)64 << 20)) cap = (uint64_t)64 << 20;
+        if (tw == 0 || th == 0 || tsize <= 0 || (uint64_t)tw * th * spp * bytes_ps > (uint64_t)tsize ||
+            (uint64_t)tsize > cap) {
             st = roto_fail(ROTO_ERR_FORMAT, "%s: bad TIFF tile layout (%ux%u)", name, tw, th);
             goto done;
         }
@@ -228,7 +233,7 @@ roto_status roto_tiff_decode(const uint8_t *d, size_t n, const char *name, const
         TIFFGetFieldDefaulted(tif, TIFFTAG_ROWSPERSTRIP, &rps);
         if (rps == 0 || rps > h) rps = h;
         tmsize_t ssize = TIFFStripSize(tif);
-        if (ssize <= 0) {
+        if (ssize <= 0 || (uint64_t)ssize > (uint64_t)rps * row_elems * bytes_ps + 65536) {
             st = roto_fail(ROTO_ERR_FORMAT, "%s: bad TIFF strip layout", name);
             goto done;
         }
@@ -283,9 +288,10 @@ roto_status roto_tiff_encode(const roto_frame *f, const roto_write_opts *o, int 
     } else {
         TIFFSetField(tif, TIFFTAG_COMPRESSION, COMPRESSION_NONE);
     }
-    if (f->meta.pixel_aspect > 0 && f->meta.pixel_aspect != 1.0f) {
+    float par = roto_sane_par(f->meta.pixel_aspect);
+    if (par != 1.0f) {
         TIFFSetField(tif, TIFFTAG_XRESOLUTION, 72.0f);
-        TIFFSetField(tif, TIFFTAG_YRESOLUTION, 72.0f * f->meta.pixel_aspect);
+        TIFFSetField(tif, TIFFTAG_YRESOLUTION, 72.0f * par);
         TIFFSetField(tif, TIFFTAG_RESOLUTIONUNIT, RESUNIT_NONE);
     }
     size_t row_elems = (size_t)f->width * (size_t)spp, row_bytes = row_elems * bytes_ps;
