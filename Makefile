@@ -172,3 +172,23 @@ parity-sam2-image: $(BUILD)/tests/test_sam2_image
 	  echo "== SAM 2.1 image parity: $$v"; \
 	  SAM2_PARITY_DIR=$$d CK_FORK=no $(BUILD)/tests/test_sam2_image || exit 1; \
 	done
+
+# SAM 2.1 video tracking against the official SAM2VideoPredictor (sam2 1.1.0) with
+# random weights: tools/refgen/gen_sam2_video_fixtures.py runs the reference script on
+# the first bedroom frames (tiny: 40, large: 12) into build/parity/sam2_video/<variant>/
+# (once), tests/test_sam2_video.c replays it and prints every result's errors.
+# Needs tools/refgen/.venv (tools/refgen/setup_venv.sh); skipped visibly without it.
+SAM2_VIDEO_PARITY_VARIANTS ?= tiny large
+.PHONY: parity-sam2-video
+parity-sam2-video: $(BUILD)/tests/test_sam2_video
+	@if [ ! -x tools/refgen/.venv/bin/python ]; then \
+	  echo "SKIP: parity-sam2-video: tools/refgen/.venv is missing (tools/refgen/setup_venv.sh)"; \
+	  exit 0; fi; \
+	for v in $(SAM2_VIDEO_PARITY_VARIANTS); do \
+	  d=build/parity/sam2_video/$$v; \
+	  if [ ! -f $$d/index.json ]; then \
+	    tools/refgen/.venv/bin/python tools/refgen/gen_sam2_video_fixtures.py --config $$v --out $$d \
+	      || exit 1; fi; \
+	  echo "== SAM 2.1 video parity: $$v"; \
+	  SAM2_VIDEO_PARITY_DIR=$$d CK_FORK=no $(BUILD)/tests/test_sam2_video || exit 1; \
+	done
