@@ -41,9 +41,11 @@ static roto_status fa_launch_dp(cu_state *st, const fa_params &p, int splits, in
     auto kern = k_flash_fwd<T, DP>;
     size_t smem = fa_cfg<DP>::smem_bytes;
     if (!st->capturing)  // host-side attribute; done on the eager warm-up run
-        CU_TRY(cudaFuncSetAttribute(kern, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem));
+        CU_TRY(cudaFuncSetAttribute((const void *)kern, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                    (int)smem));
     if (ctas_per_sm) {
-        CU_TRY(cudaOccupancyMaxActiveBlocksPerMultiprocessor(ctas_per_sm, kern, FA_THREADS, smem));
+        CU_TRY(cudaOccupancyMaxActiveBlocksPerMultiprocessor(ctas_per_sm, (const void *)kern,
+                                                             FA_THREADS, smem));
         return ROTO_OK;
     }
     dim3 grid((unsigned)(p.B * p.H), (unsigned)((p.Lq + FA_BM - 1) / FA_BM), (unsigned)splits);

@@ -256,6 +256,13 @@ static void expect_rel(const rt_tensor *g, const rt_tensor *c, double rel_l2, do
 
 static const rt_dtype k_float_types[3] = {RT_F32, RT_F16, RT_BF16};
 
+// Running on the host CUDA emulator (kernels/cuda/emu/run_emu_tests.sh):
+// tests too large to emulate in reasonable time are skipped.
+static int emulated(void) {
+    const char *e = getenv("ROTO_CUDA_EMU");
+    return e && e[0] == '1';
+}
+
 // ---- context, memory, errors ----------------------------------------------------------
 
 START_TEST(test_context_basics) {
@@ -711,6 +718,8 @@ START_TEST(test_rope) {
             OK(rt_rope(&g_cpu, &x.c, &ct.c, &st.c, nrots[k]));
             // The whole packed buffer: k and v slots must be untouched too.
             expect_close(&buf.g, &buf.c, dt == RT_F32 ? TU_TOL_F32 : tol_of(dt), "rope");
+            // The GPU stored dt values: give the CPU the same for the next step.
+            round_to(dt, (float *)buf.c.data, (size_t)rt_numel(&buf.c));
         }
         free(cs);
         free(sn);
@@ -808,7 +817,7 @@ START_TEST(test_copy_and_concat) {
         OK(rt_view_slice(&p3.g, &big.g, d, 1, 3));
         OK(rt_view_slice(&p3.c, &big.c, d, 1, 3));
         int64_t ys3[4] = {2, 3, 4, 5};
-        ys3[d] = 5 + 2 + 3;
+        ys3[d] = s1[d] + 2 + 3;
         pair y = out_pair(RT_BF16, 4, ys3);
         const rt_tensor *xg[3] = {&p1.g, &p2.g, &p3.g}, *xc[3] = {&p1.c, &p2.c, &p3.c};
         OK(rt_concat(&g_gpu, &y.g, xg, 3, dim));
@@ -1005,6 +1014,10 @@ END_TEST
 // SAM 2.1 memory attention size: flash vs the naive GPU path (the CPU op would
 // take too long here), bf16.
 START_TEST(test_attention_memory_shape) {
+    if (emulated()) {
+        printf("test_attention_memory_shape: skipped under the CUDA emulator (too large)\n");
+        return;
+    }
     const int Lq = 4096, Lk = 28736, D = 256;
     int64_t qs[4] = {1, 1, Lq, D}, ks[4] = {1, 1, Lk, D};
     rt_tensor q = gpu_new(RT_BF16, 4, qs), k = gpu_new(RT_BF16, 4, ks), v = gpu_new(RT_BF16, 4, ks);
@@ -1131,7 +1144,6 @@ END_TEST
 START_TEST(test_cuda_graph_refusals) {
     int64_t ms[2] = {32, 32};
     rt_tensor mask = gpu_new(RT_U8, 2, ms), lab = gpu_new(RT_I32, 2, ms);
-    OK(rt_fill(&g_gpu, &lab, 0.f));
     float *m = tu_alloc_f32(32 * 32);
     for (int i = 0; i < 32 * 32; i++) m[i] = (float)((i / 7) % 2);
     put(&mask, m);
@@ -1248,7 +1260,16 @@ int main(void) {
     TCase *tc = tcase_create("cuda");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 600);
-    for (int i = 0; i < n_tests; i++) tcase_add_test(tc, tests[i]);
+    // ROTO_EMU_ONLY=name,name: run only those tests (the emulator script uses it).
+    const char *only = getenv("ROTO_EMU_ONLY");
+    for (int i = 0; i < n_tests; i++) {
+        if (only && only[0]) {
+            const char *hit = strstr(only, tests[i]->name);
+            size_t len = strlen(tests[i]->name);
+            if (!hit || (hit[len] != '\0' && hit[len] != ',')) continue;
+        }
+        tcase_add_test(tc, tests[i]);
+    }
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     // No fork: the probe above initialised CUDA, which a forked child cannot use.
