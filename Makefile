@@ -192,3 +192,40 @@ parity-sam2-video: $(BUILD)/tests/test_sam2_video
 	  echo "== SAM 2.1 video parity: $$v"; \
 	  SAM2_VIDEO_PARITY_DIR=$$d CK_FORK=no $(BUILD)/tests/test_sam2_video || exit 1; \
 	done
+
+# Real-size checkpoint reading: official .pt and Hugging Face safetensors of SAM 2.1
+# tiny and large (random weights, tools/refgen/gen_ckpt_full.py), compared tensor by tensor.
+.PHONY: parity-ckpt
+parity-ckpt: $(BUILD)/tests/test_ckpt
+	@if [ ! -f build/parity/ckpt/sam2.1_hiera_large_hf/model.safetensors ]; then \
+	  tools/refgen/.venv/bin/python tools/refgen/gen_ckpt_full.py build/parity/ckpt \
+	    || exit 1; fi
+	ROTO_CKPT_FULL=build/parity/ckpt CK_FORK=no $(BUILD)/tests/test_ckpt
+
+# Every fidelity check at real sizes against the official PyTorch code. Creates the
+# reference venv first when it is missing (PyPI, a few GB, once).
+parity:
+	@[ -x tools/refgen/.venv/bin/python ] || tools/refgen/setup_venv.sh
+	$(MAKE) --no-print-directory parity-ckpt parity-sam2-image parity-sam2-video
+
+# ---- CUDA backend extras (kernels/cuda, bench/kernels; see docs/cuda.md) ------------
+# compute-sanitizer over the GPU suite: memcheck on everything (the one very large
+# attention case skipped: ROTO_GPU_SMALL=1), racecheck on the tests whose kernels
+# share memory between threads (it is slow).
+COMPUTE_SANITIZER ?= $(firstword $(shell command -v compute-sanitizer 2>/dev/null) \
+	$(CUDA_HOME)/bin/compute-sanitizer)
+RACECHECK_TESTS ?= test_attention_flash_head_dims,test_softmax,test_layernorm,test_connected_components,test_gemm_fallback_kernel
+.PHONY: test-gpu-sanitize bench-gpu
+test-gpu-sanitize: $(GPU_TEST_BIN)
+	ROTO_GPU_SMALL=1 $(COMPUTE_SANITIZER) --tool memcheck --error-exitcode 1 \
+	  $(BUILD)/tests/gpu/test_cuda_ops
+	ROTO_GPU_SMALL=1 ROTO_GPU_TESTS=$(RACECHECK_TESTS) $(COMPUTE_SANITIZER) --tool racecheck \
+	  --error-exitcode 1 $(BUILD)/tests/gpu/test_cuda_ops
+
+# GPU kernel benchmarks: JSON to bench/results/<date>-<gpu>-kernels.json.
+bench-gpu: $(BUILD)/bench/kernels/gpu_bench
+	$(BUILD)/bench/kernels/gpu_bench --out bench/results
+
+$(BUILD)/bench/kernels/gpu_bench: bench/kernels/gpu_bench.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
