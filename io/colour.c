@@ -6,6 +6,7 @@
 #include "io/colour.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -54,6 +55,40 @@ double roto_cineon_to_linear(double code) {
     const double white = 685.0, black = 95.0, gamma = 0.6, step = 0.002;
     double offset = pow(10.0, (black - white) * step / gamma);
     return (pow(10.0, (code - white) * step / gamma) - offset) / (1.0 - offset);
+}
+
+// Fast sRGB OETF for float input in [0,1]: a table indexed by the top bits
+// of the float (exponent + 11 mantissa bits) from 2^-9 to 1, linearly
+// interpolated on the low 12 mantissa bits. Inside one table cell the input
+// is linear in those bits, and the curve's curvature over a cell of width
+// l*2^-11 keeps the error below 1e-9; below 2^-9 the OETF is the linear
+// segment 12.92*l (its knee, 0.0031308, lies inside the table and is
+// sampled exactly at the nodes).
+#define OETF_LO_BITS 0x3b000000u  // 2^-9
+#define OETF_HI_BITS 0x3f800000u  // 1.0
+#define OETF_SHIFT 12
+#define OETF_N (((OETF_HI_BITS - OETF_LO_BITS) >> OETF_SHIFT) + 2)
+static float g_oetf[OETF_N];
+static pthread_once_t g_oetf_once = PTHREAD_ONCE_INIT;
+
+static void oetf_init(void) {
+    for (uint32_t i = 0; i < OETF_N; i++) {
+        uint32_t bits = OETF_LO_BITS + (i << OETF_SHIFT);
+        float l;
+        memcpy(&l, &bits, 4);
+        g_oetf[i] = (float)roto_srgb_oetf(l > 1.0f ? 1.0 : (double)l);
+    }
+}
+
+// l must be in [0, 1].
+static inline float oetf_fast(float l) {
+    uint32_t bits;
+    memcpy(&bits, &l, 4);
+    if (bits < OETF_LO_BITS) return 12.92f * l;
+    if (bits >= OETF_HI_BITS) return 1.0f;
+    uint32_t off = bits - OETF_LO_BITS, i = off >> OETF_SHIFT;
+    float frac = (float)(off & ((1u << OETF_SHIFT) - 1u)) * (1.0f / (1u << OETF_SHIFT));
+    return g_oetf[i] + frac * (g_oetf[i + 1] - g_oetf[i]);
 }
 
 static int is_log_dpx(const roto_frame *f) {
@@ -108,6 +143,7 @@ roto_status roto_frame_to_srgb(const roto_frame *f, roto_colorspace req, int pla
         for (size_t c = 0; c < ncodes; c++) lut[c] = encode_one((double)c / maxc, cs);
     }
     size_t maxcode = f->type == ROTO_PIX_U16 ? ((size_t)1 << f->bit_depth) - 1 : 0;
+    pthread_once(&g_oetf_once, oetf_init);
     const uint16_t *u = (const uint16_t *)f->data;
     const float *fl = (const float *)f->data;
 #pragma omp parallel for schedule(static) if (npix > 65536)
@@ -118,6 +154,9 @@ roto_status roto_frame_to_srgb(const roto_frame *f, roto_colorspace req, int pla
             if (lut) {
                 size_t code = u[i] > maxcode ? maxcode : u[i];
                 rgb[c] = lut[code];
+            } else if (cs == ROTO_CS_LINEAR) {
+                float v = fl[i];
+                rgb[c] = v > 0.0f ? (v < 1.0f ? oetf_fast(v) : 1.0f) : 0.0f;  // NaN -> 0
             } else {
                 rgb[c] = encode_one(fl[i], cs);
             }

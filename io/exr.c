@@ -646,6 +646,10 @@ static roto_status encode_channels_buf(const char *name, int width, int height, 
         }
     }
     if (is_dwa(comp) && o->dwa_level > 0) exr_set_dwa_compression_level(ctx, part, o->dwa_level);
+    if (comp == EXR_COMPRESSION_ZIP || comp == EXR_COMPRESSION_ZIPS || is_dwa(comp)) {
+        int level = o->zip_level >= 1 && o->zip_level <= 9 ? o->zip_level : 4;
+        exr_set_zip_compression_level(ctx, part, level);
+    }
     m.err[0] = '\0';
     if ((rv = exr_write_header(ctx)) != EXR_ERR_SUCCESS) {
         st = exr_error(&m, rv, name, "cannot write the EXR header");
@@ -820,6 +824,7 @@ roto_status roto_exr_encode(const roto_frame *f, const roto_write_opts *wo, int 
     roto_exr_opts o;
     roto_exr_opts_init(&o);
     o.compression = wo ? wo->exr_compression : ROTO_EXR_ZIP;
+    o.zip_level = wo ? wo->exr_zip_level : 0;
     // Keep the frame's windows: its pixels are the display window, written
     // as the data window too (so the file holds every pixel we have).
     roto_frame_meta meta = f->meta;

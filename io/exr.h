@@ -40,6 +40,8 @@ typedef struct {
 
 typedef struct {
     roto_exr_compression compression;  // roto_exr_opts_init: ZIP
+    int zip_level;                     // zlib level 1..9 for ZIP/ZIPS; 0 = 4 (on grainy plates
+                                       // about 2x faster than zlib's 6 for ~1% larger files)
     float dwa_level;                   // DWAA/DWAB quality; 0 = library default (45)
     // Metadata copied into the header: framesPerSecond, timeCode,
     // chromaticities (when present), pixel aspect, and the display window.

@@ -86,6 +86,7 @@ typedef struct {
     int bit_depth;
     int jpeg_quality;                 // 1..100, 0 = 95
     roto_exr_compression exr_compression;  // default (zero-init) is NONE; use roto_write_opts_init
+    int exr_zip_level;                // 1..9; 0 = 4 (see roto_exr_opts.zip_level)
     int dpx_little_endian;            // DPX: write a little-endian file (default big-endian)
     roto_tiff_compression tiff_compression;
 } roto_write_opts;

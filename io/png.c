@@ -212,9 +212,11 @@ roto_status roto_png_encode(const roto_frame *f, const roto_write_opts *o, int b
     png_set_write_fn(p, &io, write_mem, flush_mem);
     png_set_IHDR(p, info, (png_uint_32)f->width, (png_uint_32)f->height, bits, types[f->channels],
                  PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-    // Level 6 costs ~2x the time of level 3 for a few % smaller files; frames
-    // are written per frame of a long sequence, so favour speed.
-    png_set_compression_level(p, 3);
+    // Frames are written per frame of long sequences, so favour speed: on a
+    // grainy 1080p plate zlib level 1 with only the SUB/UP filters encodes
+    // about 3x faster than level 3 with all five filters, for ~5% more bytes.
+    png_set_compression_level(p, 1);
+    png_set_filter(p, PNG_FILTER_TYPE_BASE, PNG_FILTER_SUB | PNG_FILTER_UP);
     png_write_info(p, info);
     size_t row_elems = (size_t)f->width * (size_t)f->channels;
     row = malloc(row_elems * (size_t)(bits / 8));

@@ -123,6 +123,33 @@ START_TEST(test_float_frames) {
 }
 END_TEST
 
+// The table-driven OETF used for float frames against the double formula.
+START_TEST(test_linear_fast_path) {
+    const int n = 200000;
+    roto_frame f;
+    ck_assert_int_eq(roto_frame_alloc(&f, n, 1, 1, ROTO_PIX_F32, 32), ROTO_OK);
+    float *v = f.data;
+    tu_rng r;
+    tu_rng_seed(&r, 11);
+    int k = 0;
+    for (int e = 0; e < 40; e++) v[k++] = ldexpf(1.0f, -e);  // 1, 1/2, ... tiny
+    const float special[] = {0.0031308f, 0.0031307f, 0.0031309f, 0.00195312f, 0.0019531f, 0.99999994f, 1e-38f, 1e-45f};
+    for (size_t i = 0; i < sizeof special / sizeof *special; i++) v[k++] = special[i];
+    for (; k < n / 2; k++) v[k] = (float)tu_rng_uniform(&r);
+    for (; k < n; k++) v[k] = (float)pow(tu_rng_uniform(&r), 6.0);  // dense near 0
+    float *out = malloc((size_t)n * 3 * sizeof *out);
+    double *ref = malloc((size_t)n * 3 * sizeof *ref);
+    tu_poison_f32(out, (size_t)n * 3);
+    ck_assert_int_eq(roto_frame_to_srgb(&f, ROTO_CS_LINEAR, 0, out), ROTO_OK);
+    for (int i = 0; i < n; i++)
+        for (int c = 0; c < 3; c++) ref[i * 3 + c] = roto_srgb_oetf(v[i]);
+    tu_check_close(out, ref, (size_t)n * 3, (tu_tol){2e-7, 1e-6}, "fast sRGB OETF");
+    free(out);
+    free(ref);
+    roto_frame_free(&f);
+}
+END_TEST
+
 START_TEST(test_gray_alpha_planar) {
     roto_frame f;
     ck_assert_int_eq(roto_frame_alloc(&f, 2, 2, 2, ROTO_PIX_U16, 8), ROTO_OK);  // gray + alpha
@@ -205,6 +232,7 @@ static Suite *io_colour_suite(void) {
     tcase_add_test(tc, test_parse_names);
     tcase_add_test(tc, test_integer_frames);
     tcase_add_test(tc, test_float_frames);
+    tcase_add_test(tc, test_linear_fast_path);
     tcase_add_test(tc, test_gray_alpha_planar);
     tcase_add_test(tc, test_dpx_rules);
     suite_add_tcase(s, tc);
