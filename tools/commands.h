@@ -8,5 +8,6 @@ int cmd_version(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_segment(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
+int cmd_track(int argc, char **argv);
 
 #endif

@@ -13,6 +13,7 @@ static void usage(FILE *f) {
             "  info            describe a checkpoint: format, tensors, dtypes, detected model\n"
             "  segment         SAM 2.1 masks for an image from clicks, a box or a mask\n"
             "  convert         rewrite a checkpoint as roto's canonical safetensors file\n"
+            "  track           SAM 2.1 video tracking of objects through an image sequence\n"
             "\n"
             "Run 'roto <command> --help' for a command's options.\n");
 }
@@ -31,6 +32,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "info")) return cmd_info(argc - 1, argv + 1);
     if (!strcmp(cmd, "segment")) return cmd_segment(argc - 1, argv + 1);
     if (!strcmp(cmd, "convert")) return cmd_convert(argc - 1, argv + 1);
+    if (!strcmp(cmd, "track")) return cmd_track(argc - 1, argv + 1);
     fprintf(stderr, "roto: unknown command '%s'\n", cmd);
     usage(stderr);
     return 2;
