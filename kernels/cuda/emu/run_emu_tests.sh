@@ -11,6 +11,7 @@
 #
 # usage: kernels/cuda/emu/run_emu_tests.sh [test_name ...]
 #   with names, only those tests run (e.g. test_attention_flash_head_dims)
+#   (ROTO_GPU_TESTS does the same for the real GPU run)
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 B=${BUILD:-build-emu}
@@ -56,4 +57,4 @@ gcc $CFLAGS -o "$B/emu/test_cuda_ops" tests/gpu/test_cuda_ops.c tests/util/*.c t
   -fopenmp -lpng16 -ljpeg -ltiff -lz -ljansson -lOpenEXRCore-3_1 -lm -lpthread -lstdc++ \
   -lcheck_pic -lsubunit -lrt -lm
 echo "running $B/emu/test_cuda_ops under the CUDA emulator"
-ROTO_CUDA_EMU=1 ROTO_EMU_ONLY="$(IFS=,; echo "${*:-}")" "$B/emu/test_cuda_ops"
+ROTO_CUDA_EMU=1 ROTO_GPU_TESTS="$(IFS=,; echo "${*:-}")" "$B/emu/test_cuda_ops"
