@@ -437,7 +437,8 @@ static int cleanup_matte(const seg_args *a, float *m, int W, int H) {
 static roto_status write_exr(const char *path, const char *channel, const float *data, int W, int H,
                              int is_float, const roto_frame_meta *meta, const roto_exr_string_attr *attrs,
                              int n_attrs) {
-    roto_exr_channel ch = {.name = channel, .data = data, .pixel_stride = 1, .is_float = is_float};
+    // name, data, pixel stride, storage: 0 = half, 1 = float.
+    roto_exr_channel ch = {channel, data, 1, is_float};
     roto_exr_opts o;
     roto_exr_opts_init(&o);
     o.meta = meta;
@@ -589,6 +590,11 @@ int cmd_segment(int argc, char **argv) {
                         "CUDA=1)");
         if (rt_cuda_device_count(&n) != ROTO_OK) {
             fprintf(stderr, "roto segment: --device cuda: %s\n", roto_last_error());
+            return 1;
+        }
+        if (a.cuda_device >= n) {
+            fprintf(stderr, "roto segment: --device cuda:%d: there %s %d CUDA device%s\n",
+                    a.cuda_device, n == 1 ? "is" : "are", n, n == 1 ? "" : "s");
             return 1;
         }
     }

@@ -141,12 +141,14 @@ roto_status prompt_file_parse(const char *text, size_t len, const char *name, co
     if (!root) return FAIL("%s:%d:%d: %s", name, err.line, err.column, err.text);
     roto_status st = ROTO_OK;
     json_t *list = root;
-    if (json_is_object(root)) {
+    if (json_is_object(root)) {  // {"prompts": [...]}; a bare list is fine too
         const char *key;
         json_t *v;
-        json_object_foreach(root, key, v) if (strcmp(key, "prompts")) {
-            st = FAIL("%s: unknown top-level key \"%s\" (expected \"prompts\")", name, key);
-            break;
+        json_object_foreach(root, key, v) {
+            if (strcmp(key, "prompts")) {
+                st = FAIL("%s: unknown top-level key \"%s\" (expected \"prompts\")", name, key);
+                break;
+            }
         }
         list = json_object_get(root, "prompts");
     }
