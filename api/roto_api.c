@@ -201,20 +201,9 @@ typedef struct {
     sam2_result r;
 } result_impl;
 
-// The arena is sized per image (sam2_arena_bytes grows with the pixel count):
-// replaced by a larger block when an image needs more. Nothing lives in the
-// arena between calls (the image features are persistent buffers).
-static roto_status ensure_arena(rt_ctx *ctx, size_t bytes) {
-    if (ctx->arena.capacity >= bytes) return ROTO_OK;
-    if (ctx->arena.base) ctx->be->free(ctx, ctx->arena.base);
-    ctx->arena.base = NULL;
-    ctx->arena.capacity = ctx->arena.used = 0;
-    void *base = NULL;
-    ROTO_TRY(ctx->be->alloc(ctx, &base, bytes));
-    ctx->arena.base = base;
-    ctx->arena.capacity = bytes;
-    return ROTO_OK;
-}
+// The arena is sized per image (sam2_arena_bytes grows with the pixel count)
+// with rt_ctx_reserve. Nothing lives in the arena between calls (the image
+// features are persistent buffers).
 
 static roto_status pick_backend(const roto_model_opts *o, const rt_backend **be) {
     if (o->device == ROTO_DEVICE_CPU) {
@@ -346,7 +335,7 @@ roto_status roto_image_set(roto_model *m, const void *pixels, int width, int hei
             }
         }
     }
-    roto_status st = ensure_arena(&m->ctx, sam2_arena_bytes(&m->cfg, height, width));
+    roto_status st = rt_ctx_reserve(&m->ctx, sam2_arena_bytes(&m->cfg, height, width));
     if (st == ROTO_OK) st = sam2_set_image(m->net, rgb, height, width);
     free(rgb);
     if (st == ROTO_OK) m->width = width, m->height = height;

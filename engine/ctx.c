@@ -47,6 +47,19 @@ void rt_ctx_destroy(rt_ctx *ctx) {
 
 void rt_ctx_reset(rt_ctx *ctx) { ctx->arena.used = 0; }
 
+roto_status rt_ctx_reserve(rt_ctx *ctx, size_t bytes) {
+    if (ctx->arena.capacity >= bytes) return ROTO_OK;
+    void *base = NULL;
+    // Allocate first so a failure leaves the old arena usable.
+    roto_status st = ctx->be->alloc(ctx, &base, bytes);
+    if (st != ROTO_OK) return st;
+    if (ctx->arena.base) ctx->be->free(ctx, ctx->arena.base);
+    ctx->arena.base = (char *)base;
+    ctx->arena.capacity = bytes;
+    ctx->arena.used = 0;
+    return ROTO_OK;
+}
+
 roto_status rt_arena_tensor(rt_ctx *ctx, rt_tensor *t, rt_dtype dtype, int ndim,
                             const int64_t *shape) {
     if (ndim < 0 || ndim > RT_MAX_DIMS)

@@ -54,6 +54,10 @@ roto_status rt_ctx_create(rt_ctx *ctx, const rt_backend *be, size_t arena_bytes)
 void rt_ctx_destroy(rt_ctx *ctx);
 // Reset the activation arena: call once per forward.
 void rt_ctx_reset(rt_ctx *ctx);
+// Make the arena hold at least `bytes`: when it is smaller, its block is
+// replaced by a larger one (contents and tensors from it are lost, so call it
+// between forwards). On failure the old arena is kept.
+roto_status rt_ctx_reserve(rt_ctx *ctx, size_t bytes);
 
 // Allocate a contiguous activation tensor from the arena (64-byte aligned).
 // Fails with ROTO_ERR_OOM naming the request, the arena size and its use.

@@ -86,6 +86,23 @@ START_TEST(test_arena) {
 }
 END_TEST
 
+START_TEST(test_arena_reserve) {
+    rt_ctx ctx;
+    tu_cpu_ctx(&ctx, 1024);
+    rt_tensor a;
+    ck_assert_int_eq(rt_arena_f32(&ctx, &a, 1, 1000, 0, 0, 0), ROTO_ERR_OOM);
+    ck_assert_int_eq(rt_ctx_reserve(&ctx, 512), ROTO_OK);  // already big enough: kept
+    ck_assert_uint_eq(ctx.arena.capacity, 1024);
+    ck_assert_int_eq(rt_ctx_reserve(&ctx, 8192), ROTO_OK);
+    ck_assert_uint_eq(ctx.arena.capacity, 8192);
+    ck_assert_int_eq(rt_arena_f32(&ctx, &a, 1, 1000, 0, 0, 0), ROTO_OK);
+    // An impossible size fails cleanly and keeps the old arena.
+    ck_assert_int_ne(rt_ctx_reserve(&ctx, (size_t)1 << 62), ROTO_OK);
+    ck_assert_uint_eq(ctx.arena.capacity, 8192);
+    rt_ctx_destroy(&ctx);
+}
+END_TEST
+
 START_TEST(test_op_validation) {
     rt_ctx ctx;
     tu_cpu_ctx(&ctx, 0);
@@ -130,6 +147,7 @@ static Suite *engine_suite(void) {
     tcase_add_test(tc, test_views);
     tcase_add_test(tc, test_half_conversions);
     tcase_add_test(tc, test_arena);
+    tcase_add_test(tc, test_arena_reserve);
     tcase_add_test(tc, test_op_validation);
     tcase_add_test(tc, test_backend_table_complete);
     suite_add_tcase(s, tc);

@@ -2,11 +2,12 @@
 #include <stdio.h>
 
 #include "engine/backend.h"
+#include "roto.h"
 #include "tools/commands.h"
 
 int cmd_version(int argc, char **argv) {
     (void)argc;
     (void)argv;
-    printf("roto 0.1.0\nbackends: cpu%s\n", rt_cuda_backend() ? ", cuda" : "");
+    printf("roto %s\nbackends: cpu%s\n", ROTO_VERSION, rt_cuda_backend() ? ", cuda" : "");
     return 0;
 }
