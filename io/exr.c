@@ -512,6 +512,10 @@ static int cmp_channel(const void *a, const void *b) {
     return strcmp(((const roto_exr_channel *)a)->name, ((const roto_exr_channel *)b)->name);
 }
 
+static exr_pixel_type_t file_type(roto_exr_pixel t) {
+    return t == ROTO_EXR_FLOAT ? EXR_PIXEL_FLOAT : t == ROTO_EXR_UINT ? EXR_PIXEL_UINT : EXR_PIXEL_HALF;
+}
+
 // RGB/Y colour channels are "perceptually logarithmic" for lossy codecs;
 // mattes, depth and normals are linear data.
 static exr_perceptual_treatment_t percept_for(const char *name) {
@@ -550,6 +554,12 @@ static roto_status encode_channels_buf(const char *name, int width, int height, 
         if (!ch[i].name || !*ch[i].name || strlen(ch[i].name) > 255 || !ch[i].data) {
             free(ch);
             return roto_fail(ROTO_ERR_INVALID_ARG, "%s: channel %d has no name or no data", name, i);
+        }
+        if ((int)ch[i].type < 0 || ch[i].type > ROTO_EXR_UINT) {
+            roto_status st = roto_fail(ROTO_ERR_INVALID_ARG, "%s: channel '%s' has a bad pixel type %d", name,
+                                       ch[i].name, (int)ch[i].type);
+            free(ch);
+            return st;
         }
         if (strlen(ch[i].name) > 31) longnames = 1;
     }
@@ -609,7 +619,7 @@ static roto_status encode_channels_buf(const char *name, int width, int height, 
     }
     for (int i = 0; i < nch; i++) {
         m.err[0] = '\0';
-        int r = exr_add_channel(ctx, part, ch[i].name, ch[i].is_float ? EXR_PIXEL_FLOAT : EXR_PIXEL_HALF,
+        int r = exr_add_channel(ctx, part, ch[i].name, file_type(ch[i].type),
                                 percept_for(ch[i].name), 1, 1);
         if (r != EXR_ERR_SUCCESS) {
             char what[300];
@@ -695,20 +705,26 @@ static roto_status encode_channels_buf(const char *name, int width, int height, 
             size_t stride = src->pixel_stride > 0 ? (size_t)src->pixel_stride : 1;
             for (int r = 0; r < rows; r++) {
                 const float *s = src->data + ((size_t)(row0 + r) * (size_t)width) * stride;
-                if (src->is_float) {
+                if (src->type == ROTO_EXR_FLOAT) {
                     float *d = (float *)plane + (size_t)r * width;
                     for (int x = 0; x < width; x++) d[x] = s[(size_t)x * stride];
+                } else if (src->type == ROTO_EXR_UINT) {
+                    uint32_t *d = (uint32_t *)plane + (size_t)r * width;
+                    for (int x = 0; x < width; x++) {
+                        double v = s[(size_t)x * stride];
+                        d[x] = !(v > 0.0) ? 0u : v >= 4294967295.0 ? 0xffffffffu : (uint32_t)(v + 0.5);
+                    }
                 } else {
                     uint16_t *d = (uint16_t *)plane + (size_t)r * width;
                     for (int x = 0; x < width; x++) d[x] = rt_f32_to_f16(s[(size_t)x * stride]);
                 }
             }
-            size_t bpe = src->is_float ? 4 : 2;
+            size_t bpe = src->type == ROTO_EXR_HALF ? 2 : 4;
             c->encode_from_ptr = plane;
             c->user_pixel_stride = (int32_t)bpe;
             c->user_line_stride = (int32_t)(bpe * (size_t)width);
             c->user_bytes_per_element = (int16_t)bpe;
-            c->user_data_type = (uint16_t)(src->is_float ? EXR_PIXEL_FLOAT : EXR_PIXEL_HALF);
+            c->user_data_type = (uint16_t)file_type(src->type);
         }
         m.err[0] = '\0';
         rv = exr_encoding_choose_default_routines(ctx, part, &enc);
@@ -774,18 +790,18 @@ roto_status roto_exr_write_mattes(const char *path, const roto_matte_layers *ml,
         char layer[290];
         if ((st = roto_exr_object_layer(ml->object_names[i], layer, sizeof layer)) != ROTO_OK) goto done;
         snprintf(names[i], sizeof names[i], "%s.A", layer);
-        ch[k++] = (roto_exr_channel){names[i], ml->alphas[i], 1, ml->alpha_float};
+        ch[k++] = (roto_exr_channel){names[i], ml->alphas[i], 1, ml->alpha_float ? ROTO_EXR_FLOAT : ROTO_EXR_HALF};
     }
-    if (ml->depth) ch[k++] = (roto_exr_channel){"depth.Z", ml->depth, 1, 1};
+    if (ml->depth) ch[k++] = (roto_exr_channel){"depth.Z", ml->depth, 1, ROTO_EXR_FLOAT};
     if (ml->normals) {
-        ch[k++] = (roto_exr_channel){"N.X", ml->normals + 0, 3, 1};
-        ch[k++] = (roto_exr_channel){"N.Y", ml->normals + 1, 3, 1};
-        ch[k++] = (roto_exr_channel){"N.Z", ml->normals + 2, 3, 1};
+        ch[k++] = (roto_exr_channel){"N.X", ml->normals + 0, 3, ROTO_EXR_FLOAT};
+        ch[k++] = (roto_exr_channel){"N.Y", ml->normals + 1, 3, ROTO_EXR_FLOAT};
+        ch[k++] = (roto_exr_channel){"N.Z", ml->normals + 2, 3, ROTO_EXR_FLOAT};
     }
     if (ml->rgb) {
-        ch[k++] = (roto_exr_channel){"R", ml->rgb + 0, 3, 0};
-        ch[k++] = (roto_exr_channel){"G", ml->rgb + 1, 3, 0};
-        ch[k++] = (roto_exr_channel){"B", ml->rgb + 2, 3, 0};
+        ch[k++] = (roto_exr_channel){"R", ml->rgb + 0, 3, ROTO_EXR_HALF};
+        ch[k++] = (roto_exr_channel){"G", ml->rgb + 1, 3, ROTO_EXR_HALF};
+        ch[k++] = (roto_exr_channel){"B", ml->rgb + 2, 3, ROTO_EXR_HALF};
     }
     st = roto_exr_write_channels(path, ml->width, ml->height, ch, k, o);
 done:
@@ -820,7 +836,7 @@ roto_status roto_exr_encode(const roto_frame *f, const roto_write_opts *wo, int 
     }
     roto_exr_channel ch[4];
     for (int c = 0; c < f->channels; c++)
-        ch[c] = (roto_exr_channel){names[c], src + c, f->channels, bits == 32};
+        ch[c] = (roto_exr_channel){names[c], src + c, f->channels, bits == 32 ? ROTO_EXR_FLOAT : ROTO_EXR_HALF};
     roto_exr_opts o;
     roto_exr_opts_init(&o);
     o.compression = wo ? wo->exr_compression : ROTO_EXR_ZIP;

@@ -24,13 +24,20 @@
 extern "C" {
 #endif
 
+// Storage type of an output channel.
+typedef enum {
+    ROTO_EXR_HALF = 0,   // 16-bit float (round to nearest even)
+    ROTO_EXR_FLOAT = 1,  // 32-bit float
+    ROTO_EXR_UINT = 2,   // 32-bit unsigned (e.g. object IDs): rounded, clamped to [0, 2^32-1]
+} roto_exr_pixel;
+
 // One output channel: a [height][width] float plane (or interleaved data with
-// pixel_stride floats between pixels), stored as HALF or FLOAT.
+// pixel_stride floats between pixels), stored as `type`.
 typedef struct {
-    const char *name;   // full EXR channel name, e.g. "obj_person.A", "depth.Z", "R"
-    const float *data;  // first pixel of row 0 of the data window
-    int pixel_stride;   // floats between horizontally adjacent pixels; 0 means 1
-    int is_float;       // 0: HALF, 1: FLOAT
+    const char *name;     // full EXR channel name, e.g. "obj_person.A", "depth.Z", "R"
+    const float *data;    // first pixel of row 0 of the data window
+    int pixel_stride;     // floats between horizontally adjacent pixels; 0 means 1
+    roto_exr_pixel type;  // HALF, FLOAT or UINT
 } roto_exr_channel;
 
 typedef struct {

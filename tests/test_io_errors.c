@@ -263,8 +263,9 @@ START_TEST(test_unsupported_layouts) {
 
     // EXR with no colour channels: the default read lists what is there.
     float z[6] = {1, 2, 3, 4, 5, 6};
-    roto_exr_channel ch[6] = {{"depth.Z", z, 1, 1}, {"P.a", z, 1, 0}, {"P.b", z, 1, 0},
-                              {"P.c", z, 1, 0},     {"P.d", z, 1, 0}, {"P.e", z, 1, 0}};
+    roto_exr_channel ch[6] = {{"depth.Z", z, 1, ROTO_EXR_FLOAT}, {"P.a", z, 1, ROTO_EXR_HALF},
+                              {"P.b", z, 1, ROTO_EXR_HALF},     {"P.c", z, 1, ROTO_EXR_HALF},
+                              {"P.d", z, 1, ROTO_EXR_HALF},     {"P.e", z, 1, ROTO_EXR_HALF}};
     ck_assert_int_eq(roto_exr_encode_channels("z.exr", 3, 2, ch, 1, NULL, &buf, &n), ROTO_OK);
     ck_assert_int_eq(roto_image_decode(buf, n, "z.exr", ROTO_FMT_UNKNOWN, NULL, &f), ROTO_ERR_UNSUPPORTED);
     ck_assert_ptr_nonnull(strstr(roto_last_error(), "depth.Z"));
@@ -287,9 +288,12 @@ START_TEST(test_unsupported_layouts) {
     roto_frame_free(&f);
     free(buf);
     // Bad EXR writer arguments.
-    roto_exr_channel bad[2] = {{"A", z, 1, 0}, {"A", z, 1, 0}};
+    roto_exr_channel bad[2] = {{"A", z, 1, ROTO_EXR_HALF}, {"A", z, 1, ROTO_EXR_HALF}};
     ck_assert_int_eq(roto_exr_encode_channels("d.exr", 3, 2, bad, 2, NULL, &buf, &n), ROTO_ERR_INVALID_ARG);
     ck_assert_int_eq(roto_exr_encode_channels("d.exr", 0, 2, bad, 1, NULL, &buf, &n), ROTO_ERR_INVALID_ARG);
+    bad[0].type = (roto_exr_pixel)7;
+    ck_assert_int_eq(roto_exr_encode_channels("d.exr", 3, 2, bad, 1, NULL, &buf, &n), ROTO_ERR_INVALID_ARG);
+    bad[0].type = ROTO_EXR_HALF;
     bad[0].data = NULL;
     ck_assert_int_eq(roto_exr_encode_channels("d.exr", 3, 2, bad, 1, NULL, &buf, &n), ROTO_ERR_INVALID_ARG);
 }

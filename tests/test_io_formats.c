@@ -419,7 +419,7 @@ START_TEST(test_exr_windows) {
         o.has_data_window = 1;
         int ox = origins[k][0], oy = origins[k][1];
         o.data_window = (roto_box){ox, oy, ox + dw - 1, oy + dh - 1};
-        roto_exr_channel ch = {"Y", plane, 1, 1};
+        roto_exr_channel ch = {"Y", plane, 1, ROTO_EXR_FLOAT};
         char p[256];
         path_in(p, sizeof p, k ? "win1.exr" : "win0.exr");
         ck_assert_msg(roto_exr_write_channels(p, dw, dh, &ch, 1, &o) == ROTO_OK, "%s", roto_last_error());
@@ -595,6 +595,32 @@ START_TEST(test_matte_exr_float_and_names) {
 }
 END_TEST
 
+// UINT channels (e.g. object IDs) are written rounded and clamped, and read
+// back as floats.
+START_TEST(test_exr_uint) {
+    const float ids[6] = {0.0f, 1.0f, 70000.4f, 4.0e9f, -5.0f, 1e12f};
+    const float want[6] = {0.0f, 1.0f, 70000.0f, 4.0e9f, 0.0f, 4294967295.0f};
+    const float depth[6] = {1, 2, 3, 4, 5, 6};
+    roto_exr_channel ch[2] = {{"id.U", ids, 1, ROTO_EXR_UINT}, {"depth.Z", depth, 1, ROTO_EXR_FLOAT}};
+    void *buf;
+    size_t n;
+    ck_assert_int_eq(roto_exr_encode_channels("ids.exr", 3, 2, ch, 2, NULL, &buf, &n), ROTO_OK);
+    roto_read_opts ro;
+    roto_read_opts_init(&ro);
+    ro.channels = "id.U,depth.Z";
+    roto_frame g;
+    ck_assert_msg(roto_image_decode(buf, n, "ids.exr", ROTO_FMT_UNKNOWN, &ro, &g) == ROTO_OK, "%s", roto_last_error());
+    ck_assert_int_eq(g.channels, 2);
+    ck_assert_int_eq(g.bit_depth, 32);
+    for (int i = 0; i < 6; i++) {
+        ck_assert_float_eq(((float *)g.data)[2 * i], want[i]);
+        ck_assert_float_eq(((float *)g.data)[2 * i + 1], depth[i]);
+    }
+    roto_frame_free(&g);
+    free(buf);
+}
+END_TEST
+
 START_TEST(test_format_detection) {
     ck_assert_int_eq(roto_detect_format("\x89PNG\r\n\x1a\n", 8), ROTO_FMT_PNG);
     ck_assert_int_eq(roto_detect_format("\xff\xd8\xff\xe0", 4), ROTO_FMT_JPEG);
@@ -647,6 +673,7 @@ static Suite *io_formats_suite(void) {
     tcase_add_test(tc, test_exr_windows);
     tcase_add_test(tc, test_matte_exr_exrheader);
     tcase_add_test(tc, test_matte_exr_float_and_names);
+    tcase_add_test(tc, test_exr_uint);
     tcase_add_test(tc, test_format_detection);
     suite_add_tcase(s, tc);
     return s;
