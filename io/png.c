@@ -144,7 +144,9 @@ roto_status roto_png_decode(const uint8_t *d, size_t n, const char *name, const 
     if (color == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(p);
     if (color == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(p);
     if (png_get_valid(p, info, PNG_INFO_tRNS)) png_set_tRNS_to_alpha(p);
-    if (depth == 16) png_set_swap(p);  // file is big-endian; we want host-order uint16
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (depth == 16) png_set_swap(p);  // the file is big-endian; we want host-order uint16
+#endif
     int passes = png_set_interlace_handling(p);
     (void)passes;
     png_read_update_info(p, info);
