@@ -229,3 +229,9 @@ bench-gpu: $(BUILD)/bench/kernels/gpu_bench
 $(BUILD)/bench/kernels/gpu_bench: bench/kernels/gpu_bench.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+# Frame I/O throughput: decode/encode of 1080p and 4K PNG, EXR and DPX (synthetic plates).
+.PHONY: bench-io
+bench-io: $(LIB)
+	$(MAKE) --no-print-directory $(BUILD)/bench/io_bench
+	$(BUILD)/bench/io_bench

@@ -437,8 +437,8 @@ static int cleanup_matte(const seg_args *a, float *m, int W, int H) {
 static roto_status write_exr(const char *path, const char *channel, const float *data, int W, int H,
                              int is_float, const roto_frame_meta *meta, const roto_exr_string_attr *attrs,
                              int n_attrs) {
-    // name, data, pixel stride, storage: 0 = half, 1 = float.
-    roto_exr_channel ch = {channel, data, 1, is_float};
+    roto_exr_channel ch = {.name = channel, .data = data, .pixel_stride = 1,
+                           .type = is_float ? ROTO_EXR_FLOAT : ROTO_EXR_HALF};
     roto_exr_opts o;
     roto_exr_opts_init(&o);
     o.meta = meta;
