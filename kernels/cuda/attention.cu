@@ -125,11 +125,16 @@ static roto_status flash_run(cu_state *st, rt_tensor *out, const rt_tensor *q0,
     int64_t qblocks = (int64_t)B * H * ((Lq + FA_BM - 1) / FA_BM);
 
     // Split the key range when the query blocks alone leave SMs idle.
-    int per_sm = 1;
-    ROTO_TRY(fa_launch<T>(st, DP, fa_params(), 1, &per_sm));
-    if (per_sm < 1) per_sm = 1;
+    static const int dps[7] = {16, 32, 64, 80, 96, 128, 256};
+    int dpi = 0;
+    while (dpi < 6 && dps[dpi] != DP) dpi++;
+    int *per_sm = &st->fa_ctas_per_sm[tt == RT_BF16][dpi];
+    if (*per_sm <= 0) {  // first use (eager): query once
+        ROTO_TRY(fa_launch<T>(st, DP, fa_params(), 1, per_sm));
+        if (*per_sm < 1) *per_sm = 1;
+    }
     int splits = 1, tps = 1;
-    fa_plan(qblocks, n_tiles, (int64_t)st->sm_count * per_sm, &splits, &tps);
+    fa_plan(qblocks, n_tiles, (int64_t)st->sm_count * *per_sm, &splits, &tps);
 
     int convert_in = q0->dtype == RT_F32;
     int direct_out = splits == 1 && out->dtype == tt && aligned16(out);
@@ -138,7 +143,8 @@ static roto_status flash_run(cu_state *st, rt_tensor *out, const rt_tensor *q0,
     size_t po = direct_out ? 0 : align256((size_t)splits * B * H * Lq * D * 4);
     size_t pl = direct_out ? 0 : align256((size_t)splits * B * H * Lq * 4);
     char *scr = NULL;
-    if (in_q + 2 * in_kv + po + pl) ROTO_TRY(cu_scratch(st, in_q + 2 * in_kv + po + pl, (void **)&scr));
+    size_t scratch_bytes = in_q + 2 * in_kv + po + pl;
+    if (scratch_bytes) ROTO_TRY(cu_scratch(st, scratch_bytes, (void **)&scr));
 
     rt_tensor q = *q0, k = *k0, v = *v0;
     if (convert_in) {

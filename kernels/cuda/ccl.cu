@@ -116,7 +116,8 @@ __device__ int32_t block_excl_scan(int32_t v, int32_t *total) {
 }
 
 // Root flags per block -> block sums.
-__global__ void k_ccl_block_counts(const int32_t *par, int32_t *bsum, int64_t n) {
+__global__ void __launch_bounds__(CCL_BLOCK)
+    k_ccl_block_counts(const int32_t *par, int32_t *bsum, int64_t n) {
     __shared__ int32_t tot;
     int64_t p = (int64_t)blockIdx.x * CCL_BLOCK + threadIdx.x;
     int32_t f = p < n && par[p] == (int32_t)p ? 1 : 0;
@@ -126,7 +127,8 @@ __global__ void k_ccl_block_counts(const int32_t *par, int32_t *bsum, int64_t n)
 }
 
 // One block: exclusive scan of the block sums in place; total -> *n_total.
-__global__ void k_ccl_scan_sums(int32_t *bsum, int64_t nb, int32_t *n_total) {
+__global__ void __launch_bounds__(CCL_BLOCK)
+    k_ccl_scan_sums(int32_t *bsum, int64_t nb, int32_t *n_total) {
     __shared__ int32_t tot;
     int32_t carry = 0;
     for (int64_t base = 0; base < nb; base += CCL_BLOCK) {
@@ -142,7 +144,8 @@ __global__ void k_ccl_scan_sums(int32_t *bsum, int64_t nb, int32_t *n_total) {
 }
 
 // Rank of each root within the whole image.
-__global__ void k_ccl_rank(const int32_t *par, const int32_t *bsum, int32_t *rank, int64_t n) {
+__global__ void __launch_bounds__(CCL_BLOCK)
+    k_ccl_rank(const int32_t *par, const int32_t *bsum, int32_t *rank, int64_t n) {
     __shared__ int32_t tot;
     int64_t p = (int64_t)blockIdx.x * CCL_BLOCK + threadIdx.x;
     int is_root = p < n && par[p] == (int32_t)p;

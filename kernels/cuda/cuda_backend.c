@@ -3,6 +3,7 @@
 // device memory with clear out-of-memory messages, host <-> device copies,
 // device selection, precision, CUDA graph capture/replay, pinned host memory.
 // The ops themselves live in the .cu files (one per op family).
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,23 +31,52 @@ roto_status cu_fail_lt(cublasStatus_t s, const char *what, const char *file, int
 
 // ---- device memory --------------------------------------------------------------
 
-// cudaMalloc with an error that names the request and what is in use.
+// Device memory comes from the device's default stream-ordered pool
+// (cudaMallocAsync/cudaFreeAsync on the context's stream) with its release
+// threshold raised, so freed blocks stay in the pool for reuse: weights,
+// memory banks and scratch can come and go between frames without the
+// device-wide synchronisation cudaFree implies. Everything that touches these
+// buffers runs on the same stream, so stream order keeps frees safe.
+static cudaError_t pool_malloc(cu_state *st, void **ptr, size_t bytes) {
+    cudaError_t e = cudaMallocAsync(ptr, bytes ? bytes : 1, st->stream);
+    if (e == cudaErrorMemoryAllocation) {
+        // The pool may hold freed blocks of the wrong sizes: give them back, retry once.
+        cudaGetLastError();
+        cudaStreamSynchronize(st->stream);
+        cudaMemPoolTrimTo(st->pool, 0);
+        e = cudaMallocAsync(ptr, bytes ? bytes : 1, st->stream);
+    }
+    return e;
+}
+
+static void pool_free(cu_state *st, void *ptr) {
+    if (ptr) cudaFreeAsync(ptr, st->stream);
+}
+
+// An allocation with an error that names the request and what is in use.
 static roto_status dev_malloc(rt_ctx *ctx, cu_state *st, void **ptr, size_t bytes,
                               const char *what) {
     *ptr = NULL;
-    cudaError_t e = cudaMalloc(ptr, bytes ? bytes : 1);
+    cudaError_t e = pool_malloc(st, ptr, bytes);
     if (e == cudaSuccess) return ROTO_OK;
     *ptr = NULL;
     cudaGetLastError();  // clear the (non-sticky) allocation error
     size_t free_b = 0, total_b = 0;
     cudaMemGetInfo(&free_b, &total_b);
+    uint64_t pool_reserved = 0, pool_used = 0;
+    cudaMemPoolGetAttribute(st->pool, cudaMemPoolAttrReservedMemCurrent, &pool_reserved);
+    cudaMemPoolGetAttribute(st->pool, cudaMemPoolAttrUsedMemCurrent, &pool_used);
     size_t scratch = st->scratch.bytes + st->dnn_ws.bytes + st->lt_ws.bytes;
-    roto_status code = e == cudaErrorMemoryAllocation ? ROTO_ERR_OOM : ROTO_ERR_DEVICE;
+    // A request beyond the device's memory is out of memory whatever the code says.
+    roto_status code = e == cudaErrorMemoryAllocation || (total_b && bytes > total_b)
+                           ? ROTO_ERR_OOM
+                           : ROTO_ERR_DEVICE;
     return roto_fail(code,
                      "cuda: cannot allocate %zu bytes for %s on device %d (%s): %s; device has "
-                     "%zu of %zu bytes free; this context holds arena %zu, persistent %zu, "
-                     "scratch %zu bytes",
+                     "%zu of %zu bytes free, the memory pool reserves %llu and uses %llu; this "
+                     "context holds arena %zu, persistent %zu, scratch %zu bytes",
                      bytes, what, st->device, st->name, cudaGetErrorString(e), free_b, total_b,
+                     (unsigned long long)pool_reserved, (unsigned long long)pool_used,
                      ctx ? ctx->arena.capacity : 0, ctx ? ctx->persistent_bytes : 0, scratch);
 }
 
@@ -61,8 +91,7 @@ roto_status cu_buf_reserve(cu_state *st, cu_buf *buf, size_t bytes, const char *
     size_t want = bytes + bytes / 4;
     want = (want + 0xfffff) & ~(size_t)0xfffff;
     if (buf->ptr) {
-        CU_TRY(cudaStreamSynchronize(st->stream));  // queued work may still use it
-        CU_TRY(cudaFree(buf->ptr));
+        pool_free(st, buf->ptr);  // stream-ordered: queued work still sees it
         buf->ptr = NULL;
         buf->bytes = 0;
     }
@@ -142,10 +171,13 @@ static void state_free(cu_state *st) {
     cu_gemm_cache_free(st);
     cu_conv_cache_free(st);  // also destroys the cuDNN handle
     if (st->lt) cublasLtDestroy(st->lt);
-    if (st->lt_ws.ptr) cudaFree(st->lt_ws.ptr);
-    if (st->scratch.ptr) cudaFree(st->scratch.ptr);
-    if (st->dnn_ws.ptr) cudaFree(st->dnn_ws.ptr);
-    if (st->stream) cudaStreamDestroy(st->stream);
+    if (st->stream) {
+        pool_free(st, st->lt_ws.ptr);
+        pool_free(st, st->scratch.ptr);
+        pool_free(st, st->dnn_ws.ptr);
+        cudaStreamSynchronize(st->stream);
+        cudaStreamDestroy(st->stream);
+    }
     free(st);
 }
 
@@ -190,7 +222,18 @@ static roto_status cuda_ctx_init(rt_ctx *ctx) {
     }
     e = cudaStreamCreateWithFlags(&st->stream, cudaStreamNonBlocking);
     if (e != cudaSuccess) {
+        st->stream = NULL;
         rs = cu_fail_cuda(e, "cudaStreamCreateWithFlags", __FILE__, __LINE__);
+        goto fail;
+    }
+    // Keep freed pool memory for reuse instead of returning it at each sync.
+    e = cudaDeviceGetDefaultMemPool(&st->pool, device);
+    uint64_t keep = UINT64_MAX;
+    if (e == cudaSuccess)
+        e = cudaMemPoolSetAttribute(st->pool, cudaMemPoolAttrReleaseThreshold, &keep);
+    if (e != cudaSuccess) {
+        rs = cu_fail_cuda(e, "cudaDeviceGetDefaultMemPool/cudaMemPoolSetAttribute", __FILE__,
+                          __LINE__);
         goto fail;
     }
     cublasStatus_t ls = cublasLtCreate(&st->lt);
@@ -224,17 +267,20 @@ static void cuda_ctx_shutdown(rt_ctx *ctx) {
 
 // ---- backend memory entries ------------------------------------------------------
 
+// The arena and persistent buffers: usable on any stream once this returns
+// (a stream-ordered allocation is only ordered with its own stream).
 static roto_status cuda_alloc(rt_ctx *ctx, void **ptr, size_t bytes) {
     cu_state *st = cu_get(ctx);
     if (st->capturing)
         return roto_fail(ROTO_ERR_INVALID_ARG, "cuda: allocation during a graph capture");
-    return dev_malloc(ctx, st, ptr, bytes, "a device buffer");
+    ROTO_TRY(dev_malloc(ctx, st, ptr, bytes, "a device buffer"));
+    CU_TRY(cudaStreamSynchronize(st->stream));
+    return ROTO_OK;
 }
 
 static void cuda_free(rt_ctx *ctx, void *ptr) {
-    if (!ptr) return;
-    cu_get(ctx);
-    cudaFree(ptr);
+    if (!ptr || !ctx->backend_state) return;
+    pool_free(cu_get(ctx), ptr);
 }
 
 static int host_is_pinned(const void *p) {

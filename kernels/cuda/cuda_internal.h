@@ -34,6 +34,7 @@ typedef struct {
 typedef struct cu_state {
     int device;
     cudaStream_t stream;
+    cudaMemPool_t pool;     // the device's default stream-ordered pool (see cuda_backend.c)
     cublasLtHandle_t lt;
     void *dnn;              // cudnnHandle_t, created on the first convolution (conv.cu)
     cu_buf lt_ws;           // cuBLASLt workspace (fixed size, made at init)
@@ -48,6 +49,9 @@ typedef struct cu_state {
     // Caches owned by gemm.cu / conv.cu (opaque here).
     void *gemm_cache;
     void *conv_cache;
+    // attention.cu: resident flash CTAs per SM by [f16, bf16][head-dim class]
+    // (0 = not queried yet), so a graph capture needs no occupancy query.
+    int fa_ctas_per_sm[2][8];
 } cu_state;
 
 // The state of a CUDA context; makes its device current on this thread.

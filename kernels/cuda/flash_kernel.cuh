@@ -165,6 +165,10 @@ __global__ void __launch_bounds__(FA_THREADS) k_flash_fwd(fa_params p) {
     float m0 = -INFINITY, m1 = -INFINITY, l0 = 0.f, l1 = 0.f;  // rows g and g + 8
 
     const T *q_frag_base = Qs + (warp * 16 + (lane & 15)) * LD + (lane >> 4) * 8;
+    // Head dims up to 128 keep the warp's Q fragments in registers (loaded
+    // once, at the first tile); 256 would not fit beside the accumulators.
+    constexpr bool Q_IN_REGS = DP <= 128;
+    uint32_t qf[Q_IN_REGS ? DP / 16 : 1][4];
     const int k_row = (lane & 7) + ((lane >> 4) << 3), k_col = ((lane >> 3) & 1) * 8;
     const int v_row = (lane & 7) + (((lane >> 3) & 1) << 3), v_col = (lane >> 4) * 8;
 
@@ -175,6 +179,11 @@ __global__ void __launch_bounds__(FA_THREADS) k_flash_fwd(fa_params p) {
         cp_async_wait<1>(); // everything but the newest group: Q and tile t
         __syncthreads();
         const T *ks = Ks + stage * BN * LD, *vs = Vs + stage * BN * LD;
+        if (Q_IN_REGS && t == t_begin) {
+#pragma unroll
+            for (int kk = 0; kk < (Q_IN_REGS ? DP / 16 : 0); kk++)
+                ldsm_x4(qf[kk], q_frag_base + kk * 16);
+        }
 
         // S = Q K^T for this warp's 16 rows.
         float s[NT_S][4];
@@ -183,7 +192,11 @@ __global__ void __launch_bounds__(FA_THREADS) k_flash_fwd(fa_params p) {
 #pragma unroll
         for (int kk = 0; kk < DP / 16; kk++) {
             uint32_t a[4];
-            ldsm_x4(a, q_frag_base + kk * 16);
+            if constexpr (Q_IN_REGS) {
+                a[0] = qf[kk][0], a[1] = qf[kk][1], a[2] = qf[kk][2], a[3] = qf[kk][3];
+            } else {
+                ldsm_x4(a, q_frag_base + kk * 16);
+            }
 #pragma unroll
             for (int j2 = 0; j2 < NT_S / 2; j2++) {
                 uint32_t bf[4];

@@ -82,7 +82,8 @@ extern "C" roto_status rt_cuda_normalize_image(rt_ctx *ctx, rt_tensor *y, const 
     if (y->device != RT_DEV_CUDA || y->ndim != 4 || y->shape[0] != 1 || y->shape[1] != height ||
         y->shape[2] != width || y->shape[3] != 3 || !rt_is_contiguous(y) || !y->data) {
         char buf[96];
-        return roto_fail(ROTO_ERR_SHAPE, "normalize_image: y must be a contiguous cuda [1, %d, %d, 3], got %s",
+        return roto_fail(ROTO_ERR_SHAPE,
+                         "normalize_image: y must be a contiguous cuda [1, %d, %d, 3], got %s",
                          height, width, rt_shape_str(y, buf, sizeof buf));
     }
     norm3 nm;

@@ -193,7 +193,8 @@ __global__ void k_resample_h(T *y, const float *tmp, const int32_t *tn, const in
         const int32_t *ix = tidx + ow * mt;
         const float *w = twt + ow * mt;
         float acc = __fmul_rn(w[0], base[(int64_t)ix[0] * C]);
-        for (int k = 1; k < tn[ow]; k++) acc = __fadd_rn(acc, __fmul_rn(w[k], base[(int64_t)ix[k] * C]));
+        for (int k = 1; k < tn[ow]; k++)
+            acc = __fadd_rn(acc, __fmul_rn(w[k], base[(int64_t)ix[k] * C]));
         cu_st(y + i, acc);
     }
 }

@@ -359,12 +359,15 @@ static inline void emu_run_block(unsigned threads) {
             }
             if (waiting && !other) {
                 for (unsigned t = w * 32; t < end; t++)
-                    if (g_emu.threads[t].state == EMU_AT_WARP_SYNC) g_emu.threads[t].state = EMU_RUNNABLE;
+                    if (g_emu.threads[t].state == EMU_AT_WARP_SYNC)
+                        g_emu.threads[t].state = EMU_RUNNABLE;
                 progress = 1;
             } else if (waiting && other) {
                 int at_blk = 0;
-                for (unsigned t = w * 32; t < end; t++) at_blk += g_emu.threads[t].state == EMU_AT_BLOCK_SYNC;
-                if (at_blk) emu_die("a warp collective with lanes waiting at __syncthreads (divergence)");
+                for (unsigned t = w * 32; t < end; t++)
+                    at_blk += g_emu.threads[t].state == EMU_AT_BLOCK_SYNC;
+                if (at_blk)
+                    emu_die("a warp collective with lanes waiting at __syncthreads (divergence)");
             }
         }
         for (unsigned t = 0; t < threads; t++) {

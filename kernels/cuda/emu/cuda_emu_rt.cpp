@@ -53,7 +53,9 @@ cudaError_t cudaGetDevice(int *device) {
     *device = 0;
     return cudaSuccess;
 }
-cudaError_t cudaSetDevice(int device) { return device == 0 ? cudaSuccess : fail(cudaErrorInvalidDevice); }
+cudaError_t cudaSetDevice(int device) {
+    return device == 0 ? cudaSuccess : fail(cudaErrorInvalidDevice);
+}
 
 cudaError_t cudaGetDeviceProperties(struct cudaDeviceProp *prop, int device) {
     if (device != 0) return fail(cudaErrorInvalidDevice);
@@ -111,6 +113,25 @@ cudaError_t cudaFree(void *p) {
     free(p);
     return cudaSuccess;
 }
+struct CUmemPoolHandle_st {
+    int dummy;
+};
+static CUmemPoolHandle_st g_pool;
+cudaError_t cudaDeviceGetDefaultMemPool(cudaMemPool_t *pool, int device) {
+    if (device != 0) return fail(cudaErrorInvalidDevice);
+    *pool = &g_pool;
+    return cudaSuccess;
+}
+cudaError_t cudaMemPoolSetAttribute(cudaMemPool_t, enum cudaMemPoolAttr, void *) { return cudaSuccess; }
+cudaError_t cudaMemPoolGetAttribute(cudaMemPool_t, enum cudaMemPoolAttr, void *value) {
+    *(uint64_t *)value = g_allocated;
+    return cudaSuccess;
+}
+cudaError_t cudaMemPoolTrimTo(cudaMemPool_t, size_t) { return cudaSuccess; }
+// Stream-ordered allocation: streams are synchronous here, so plain malloc/free.
+cudaError_t cudaMallocAsync(void **p, size_t n, cudaStream_t) { return cudaMalloc(p, n); }
+cudaError_t cudaFreeAsync(void *p, cudaStream_t) { return cudaFree(p); }
+
 cudaError_t cudaHostAlloc(void **p, size_t n, unsigned int) {
     *p = aligned_alloc(256, ((n ? n : 1) + 255) & ~(size_t)255);
     if (!*p) return fail(cudaErrorMemoryAllocation);
