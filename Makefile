@@ -228,7 +228,8 @@ bench-gpu: $(BUILD)/bench/kernels/gpu_bench
 
 $(BUILD)/bench/kernels/gpu_bench: bench/kernels/gpu_bench.c $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+	$(CC) $(ALL_CFLAGS) -DROTO_GIT_COMMIT="\"$$(git describe --always --dirty 2>/dev/null || echo unknown)\"" \
+	  -o $@ $< $(LIB) $(LDLIBS)
 
 # Frame I/O throughput: decode/encode of 1080p and 4K PNG, EXR and DPX (synthetic plates).
 .PHONY: bench-io

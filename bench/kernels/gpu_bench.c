@@ -291,8 +291,12 @@ int main(int argc, char **argv) {
     shell_line("nvidia-smi --query-gpu=driver_version --format=csv,noheader 2>/dev/null", driver,
                sizeof driver);
     if (!driver[0]) snprintf(driver, sizeof driver, "unknown (CUDA driver API %d)", drv_ver);
-    shell_line("git rev-parse --short HEAD 2>/dev/null", commit, sizeof commit);
+#ifdef ROTO_GIT_COMMIT
+    snprintf(commit, sizeof commit, "%s", ROTO_GIT_COMMIT);  // the commit this was built from
+#else
+    shell_line("git describe --always --dirty 2>/dev/null", commit, sizeof commit);
     if (!commit[0]) snprintf(commit, sizeof commit, "unknown");
+#endif
     time_t now = time(NULL);
     strftime(date, sizeof date, "%Y-%m-%d", gmtime(&now));
     printf("GPU %s (sm_%d%d, %d SMs), driver %s, CUDA runtime %d, cuBLASLt %zu, cuDNN %zu, commit %s\n",

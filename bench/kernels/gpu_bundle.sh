@@ -1,29 +1,29 @@
 #!/usr/bin/env bash
 # gpu_bundle.sh: build the GPU test suite and the GPU kernel benchmark here and
-# put them into .gpu-bundle/ with a run script, for a GPU machine that cannot
+# put them into build-gpu-bundle/ with a run script, for a GPU machine that cannot
 # build roto itself (no -dev packages, no network). The bundle holds only the
 # binaries and the small non-CUDA libraries they need (libsubunit); the CUDA
 # libraries come from the GPU machine (/usr/local/cuda/lib64, or PyTorch's pip
 # packages nvidia-cudnn-*/nvidia-cublas-*, found by run.sh).
 #
 # usage (here):      bench/kernels/gpu_bundle.sh          [CUDA_ARCHS=90 to build faster]
-# then on the GPU:   .gpu-bundle/run.sh [test|sanitize|bench|all]   (from the repo root)
-# Add /.gpu-bundle/ to .git/info/exclude and name .gpu-bundle in the device
-# tool's `carry` list.
+# then on the GPU:   build-gpu-bundle/run.sh [test|sanitize|bench|all]   (from the repo root)
+# build-gpu-bundle/ is git-ignored (build-*/); name it in the device tool's
+# `carry` list to take it to the GPU machine.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 B=${BUILD:-build-cuda}
 make --no-print-directory BUILD="$B" ${CUDA_ARCHS:+CUDA_ARCHS="$CUDA_ARCHS"} -j2 \
   "$B/tests/gpu/test_cuda_ops" "$B/bench/kernels/gpu_bench"
-rm -rf .gpu-bundle
-mkdir -p .gpu-bundle/lib
-cp "$B/tests/gpu/test_cuda_ops" "$B/bench/kernels/gpu_bench" .gpu-bundle/
-for lib in $(ldd .gpu-bundle/test_cuda_ops .gpu-bundle/gpu_bench | awk '/=>/ {print $3}' | sort -u); do
+rm -rf build-gpu-bundle
+mkdir -p build-gpu-bundle/lib
+cp "$B/tests/gpu/test_cuda_ops" "$B/bench/kernels/gpu_bench" build-gpu-bundle/
+for lib in $(ldd build-gpu-bundle/test_cuda_ops build-gpu-bundle/gpu_bench | awk '/=>/ {print $3}' | sort -u); do
   case "$(basename "$lib")" in
-    libsubunit*|libcheck*) cp -L "$lib" .gpu-bundle/lib/ ;;
+    libsubunit*|libcheck*) cp -L "$lib" build-gpu-bundle/lib/ ;;
   esac
 done
-cat > .gpu-bundle/run.sh <<'RUN'
+cat > build-gpu-bundle/run.sh <<'RUN'
 #!/usr/bin/env bash
 # run.sh [test|sanitize|bench|all]: run roto's GPU suite / sanitizer / benchmark
 # from the repository root on a GPU machine. Writes the benchmark JSON to
@@ -58,6 +58,6 @@ if [ "$what" = bench ] || [ "$what" = all ]; then
 fi
 exit $rc
 RUN
-chmod +x .gpu-bundle/run.sh
-du -sh .gpu-bundle
-echo "bundle ready: carry .gpu-bundle; on the GPU machine run .gpu-bundle/run.sh"
+chmod +x build-gpu-bundle/run.sh
+du -sh build-gpu-bundle
+echo "bundle ready: carry build-gpu-bundle; on the GPU machine run build-gpu-bundle/run.sh"
