@@ -3,6 +3,8 @@
 // Hiera trunk (patch embed, position embedding, windowed / global attention blocks
 // with q-pooling at stage changes), FpnNeck (1x1 laterals, nearest top-down on
 // levels 2 and 3, scalp 1), conv_s0 / conv_s1, and no_mem_embed on the embedding.
+// The raw stride-16 level (before no_mem_embed) is an optional output for the video
+// path (memory encoder, memory attention).
 // Maps are NHWC [1, H, W, C], so a map and its token sequence are the same matrix.
 #include <math.h>
 #include <stdlib.h>
@@ -180,10 +182,16 @@ static roto_status preprocess(sam2_model *m, const uint8_t *rgb, int h, int w, r
     return rt_binary(ctx, out, out, &m->pix_inv_std, RT_BIN_MUL);
 }
 
-roto_status sam2_encode_image(sam2_model *m, const uint8_t *rgb, int h, int w) {
+roto_status sam2_encode_image(sam2_model *m, const uint8_t *rgb, int h, int w, rt_tensor *raw) {
     rt_ctx *ctx = m->ctx;
     const sam2_config *c = &m->cfg;
     int G = m->grid, E = c->embed_dim, d = c->d_model;
+    if (raw && (raw->dtype != RT_F32 || !rt_is_contiguous(raw) || raw->ndim != 4 ||
+                raw->shape[0] != 1 || raw->shape[1] != G / 4 || raw->shape[2] != G / 4 ||
+                raw->shape[3] != d))
+        return roto_fail(ROTO_ERR_SHAPE,
+                         "sam2_encode_image: the raw map must be f32 [1, %d, %d, %d]", G / 4,
+                         G / 4, d);
     rt_ctx_reset(ctx);
 
     rt_tensor input;
@@ -192,13 +200,17 @@ roto_status sam2_encode_image(sam2_model *m, const uint8_t *rgb, int h, int w) {
 
     // Ping-pong buffers for the block outputs, each the size of the stage-1 map
     // (later stages are half as big); the neck's laterals are kept as they come.
+    // Level 2 (stride 16) is written straight into the caller's raw map when given.
     size_t map = (size_t)G * G * E;
     rt_tensor buf[2], lateral[4];
     ROTO_TRY(rt_arena_f32(ctx, &buf[0], 1, (int64_t)map, 0, 0, 0));
     ROTO_TRY(rt_arena_f32(ctx, &buf[1], 1, (int64_t)map, 0, 0, 0));
     for (int lv = 0; lv < 4; lv++) {
         int64_t s = G >> lv;
-        ROTO_TRY(arena4(ctx, &lateral[lv], 1, s, s, d));
+        if (lv == 2 && raw)
+            lateral[lv] = *raw;
+        else
+            ROTO_TRY(arena4(ctx, &lateral[lv], 1, s, s, d));
     }
 
     // Patch embed (conv 7x7 s4 p3) + position embedding.
@@ -259,7 +271,7 @@ roto_status sam2_set_image(sam2_model *m, const uint8_t *rgb, int h, int w) {
     if (h < 1 || w < 1 || h > 32768 || w > 32768)
         return roto_fail(ROTO_ERR_INVALID_ARG, "sam2_set_image: bad image size %dx%d", w, h);
     m->have_image = 0;
-    ROTO_TRY(sam2_encode_image(m, rgb, h, w));
+    ROTO_TRY(sam2_encode_image(m, rgb, h, w, NULL));
     m->img_h = h;
     m->img_w = w;
     m->have_image = 1;

@@ -152,7 +152,12 @@ struct sam2_model {
 roto_status sam2_alloc_tensor(sam2_model *m, rt_tensor *t, int ndim, const int64_t *shape);
 
 // sam2_encoder.c
-roto_status sam2_encode_image(sam2_model *m, const uint8_t *rgb, int h, int w);
+// Encode an RGB image (u8 h x w x 3) into m->image_embed (with no_mem_embed),
+// m->feat_s0 and m->feat_s1; resets the arena. raw: NULL, or a persistent f32
+// [1, e, e, d] tensor that receives the stride-16 FPN level before no_mem_embed
+// (the backbone's vision_features, which the video path's memory encoder and memory
+// attention take).
+roto_status sam2_encode_image(sam2_model *m, const uint8_t *rgb, int h, int w, rt_tensor *raw);
 roto_status sam2_compute_pos_embed(sam2_model *m, const rt_tensor *pos_bkg,
                                    const rt_tensor *pos_window);
 

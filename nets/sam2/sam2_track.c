@@ -63,10 +63,7 @@ struct sam2_track {
     int n_objs;
     // frame features: m->image_embed / feat_s0 / feat_s1 plus the raw map kept here
     int cached_frame;
-    rt_tensor raw;           // [1, e, e, d]
-    roto_status tap_status;
-    sam2_tap_fn user_tap;
-    void *user_tap_user;
+    rt_tensor raw;           // [1, e, e, d] stride-16 features before no_mem_embed
     uint8_t *rgb, *rgb_s;    // the frame, and resized to S x S
     // constants on the device
     rt_tensor curr_pos;      // [1, HW, d] sine PE of the stride-16 grid
@@ -141,15 +138,6 @@ static trk_points *points_at(trk_obj *ob, int frame) {
 
 // ---- frame features ---------------------------------------------------------------------------
 
-// sam2_encode_image reports its raw stride-16 map (before no_mem_embed) as "neck2":
-// the video path needs it for the memory encoder and the memory attention.
-static void capture_tap(void *user, const char *name, const rt_tensor *x) {
-    sam2_track *t = user;
-    if (!strcmp(name, "neck2") && t->tap_status == ROTO_OK)
-        t->tap_status = rt_copy(t->ctx, &t->raw, x);
-    if (t->user_tap) t->user_tap(t->user_tap_user, name, x);
-}
-
 // Backbone features of `frame` (cached for the last frame). Resets the arena.
 static roto_status load_features(sam2_track *t, int frame) {
     if (t->cached_frame == frame) return ROTO_OK;
@@ -159,17 +147,7 @@ static roto_status load_features(sam2_track *t, int frame) {
     // normalisation, which sam2_encode_image does (its resize of an S x S image to S x S
     // is the identity).
     ROTO_TRY(sam2_resize_pil_bicubic(t->rgb, t->o.width, t->o.height, t->rgb_s, t->S));
-    sam2_model *m = t->m;
-    t->user_tap = m->tap;
-    t->user_tap_user = m->tap_user;
-    m->tap = capture_tap;
-    m->tap_user = t;
-    t->tap_status = ROTO_OK;
-    roto_status st = sam2_encode_image(m, t->rgb_s, t->S, t->S);
-    m->tap = t->user_tap;
-    m->tap_user = t->user_tap_user;
-    ROTO_TRY(st);
-    ROTO_TRY(t->tap_status);
+    ROTO_TRY(sam2_encode_image(t->m, t->rgb_s, t->S, t->S, &t->raw));
     t->cached_frame = frame;
     return ROTO_OK;
 }
