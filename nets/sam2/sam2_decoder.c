@@ -72,66 +72,10 @@ static rt_tensor view3(const rt_tensor *t, int64_t a, int64_t b, int64_t c) {
     return rt_tensor_make(t->data, t->dtype, t->device, 3, (int64_t[]){a, b, c});
 }
 
-// Rows [row, row + n) of a contiguous [1, L, C] tensor as [1, n, C].
-static rt_tensor rows(const rt_tensor *t, int64_t row, int64_t n) {
-    int64_t C = t->shape[t->ndim - 1];
-    rt_tensor r = rt_tensor_make((float *)t->data + row * C, t->dtype, t->device, 3,
-                                 (int64_t[]){1, n, C});
-    return r;
-}
-
-static rt_tensor heads4(const rt_tensor *x, int heads) {
-    int64_t L = x->shape[1], C = x->shape[2], hd = C / heads;
-    rt_tensor t = *x;
-    t.ndim = 4;
-    t.shape[0] = 1, t.shape[1] = heads, t.shape[2] = L, t.shape[3] = hd;
-    t.stride[0] = L * C, t.stride[1] = hd, t.stride[2] = C, t.stride[3] = 1;
-    return t;
-}
-
-// Attention(q_in, k_in, v_in) of sam/transformer.py -> out [1, Lq, d] (preallocated).
-static roto_status dec_attn(sam2_model *m, const sam2_attn *a, rt_tensor *out,
-                            const rt_tensor *q_in, const rt_tensor *k_in, const rt_tensor *v_in) {
-    rt_ctx *ctx = m->ctx;
-    int64_t Lq = q_in->shape[1], Lk = k_in->shape[1], di = a->internal;
-    size_t mark = rt_arena_mark(ctx);
-    rt_tensor q, k, v, o;
-    ROTO_TRY(rt_arena_f32(ctx, &q, 3, 1, Lq, di, 0));
-    ROTO_TRY(rt_arena_f32(ctx, &k, 3, 1, Lk, di, 0));
-    ROTO_TRY(rt_arena_f32(ctx, &v, 3, 1, Lk, di, 0));
-    ROTO_TRY(rt_arena_f32(ctx, &o, 3, 1, Lq, di, 0));
-    ROTO_TRY(rt_linear(ctx, &q, q_in, &a->q.w, &a->q.b, RT_ACT_NONE));
-    ROTO_TRY(rt_linear(ctx, &k, k_in, &a->k.w, &a->k.b, RT_ACT_NONE));
-    ROTO_TRY(rt_linear(ctx, &v, v_in, &a->v.w, &a->v.b, RT_ACT_NONE));
-    rt_tensor q4 = heads4(&q, DEC_HEADS), k4 = heads4(&k, DEC_HEADS), v4 = heads4(&v, DEC_HEADS);
-    rt_tensor o4 = heads4(&o, DEC_HEADS);
-    float scale = 1.0f / sqrtf((float)(di / DEC_HEADS));
-    ROTO_TRY(rt_attention(ctx, &o4, &q4, &k4, &v4, NULL, scale));
-    ROTO_TRY(rt_linear(ctx, out, &o, &a->out.w, &a->out.b, RT_ACT_NONE));
-    rt_arena_release(ctx, mark);
-    return ROTO_OK;
-}
-
 // x = LayerNorm(x + r) in place (post-norm residual, eps 1e-5).
 static roto_status add_norm(sam2_model *m, rt_tensor *x, const rt_tensor *r, const sam2_param *n) {
     ROTO_TRY(rt_binary(m->ctx, x, x, r, RT_BIN_ADD));
     return rt_layernorm(m->ctx, x, x, &n->w, &n->b, 1e-5f);
-}
-
-// MLP(in, hidden, out, 3 layers): ReLU after the first two layers.
-static roto_status mlp3(sam2_model *m, const sam2_mlp3 *p, rt_tensor *out, const rt_tensor *in,
-                        rt_act last) {
-    rt_ctx *ctx = m->ctx;
-    size_t mark = rt_arena_mark(ctx);
-    int64_t n = in->shape[1], h = p->l[0].w.shape[0];
-    rt_tensor h1, h2;
-    ROTO_TRY(rt_arena_f32(ctx, &h1, 3, 1, n, h, 0));
-    ROTO_TRY(rt_arena_f32(ctx, &h2, 3, 1, n, h, 0));
-    ROTO_TRY(rt_linear(ctx, &h1, in, &p->l[0].w, &p->l[0].b, RT_ACT_RELU));
-    ROTO_TRY(rt_linear(ctx, &h2, &h1, &p->l[1].w, &p->l[1].b, RT_ACT_RELU));
-    ROTO_TRY(rt_linear(ctx, out, &h2, &p->l[2].w, &p->l[2].b, last));
-    rt_arena_release(ctx, mark);
-    return ROTO_OK;
 }
 
 // One TwoWayAttentionBlock; queries [1, T, d] and keys [1, HW, d] updated in place.
@@ -146,22 +90,23 @@ static roto_status twoway_layer(sam2_model *m, const sam2_twoway_layer *ly, int 
     ROTO_TRY(rt_arena_f32(ctx, &t, 3, 1, T, d, 0));
     ROTO_TRY(rt_arena_f32(ctx, &k, 3, 1, HW, d, 0));
     ROTO_TRY(rt_arena_f32(ctx, &tk, 3, 1, HW, d, 0));
-    ROTO_TRY(rt_arena_f32(ctx, &hid, 3, 1, T, 2048, 0));
+    ROTO_TRY(rt_arena_f32(ctx, &hid, 3, 1, T, ly->mlp0.w.shape[0], 0));
 
     // Self-attention. The first layer has no PE and no residual.
     if (skip_pe) {
-        ROTO_TRY(dec_attn(m, &ly->self_attn, &t, queries, queries, queries));
+        ROTO_TRY(sam2_attention(m, &ly->self_attn, DEC_HEADS, NULL, &t, queries, queries,
+                                queries));
         ROTO_TRY(rt_copy(ctx, queries, &t));
         ROTO_TRY(rt_layernorm(ctx, queries, queries, &ly->norm1.w, &ly->norm1.b, 1e-5f));
     } else {
         ROTO_TRY(rt_binary(ctx, &q, queries, qpe, RT_BIN_ADD));
-        ROTO_TRY(dec_attn(m, &ly->self_attn, &t, &q, &q, queries));
+        ROTO_TRY(sam2_attention(m, &ly->self_attn, DEC_HEADS, NULL, &t, &q, &q, queries));
         ROTO_TRY(add_norm(m, queries, &t, &ly->norm1));
     }
     // Tokens attend to the image.
     ROTO_TRY(rt_binary(ctx, &q, queries, qpe, RT_BIN_ADD));
     ROTO_TRY(rt_binary(ctx, &k, keys, kpe, RT_BIN_ADD));
-    ROTO_TRY(dec_attn(m, &ly->t2i, &t, &q, &k, keys));
+    ROTO_TRY(sam2_attention(m, &ly->t2i, DEC_HEADS, NULL, &t, &q, &k, keys));
     ROTO_TRY(add_norm(m, queries, &t, &ly->norm2));
     // MLP (ReLU).
     ROTO_TRY(rt_linear(ctx, &hid, queries, &ly->mlp0.w, &ly->mlp0.b, RT_ACT_RELU));
@@ -169,7 +114,7 @@ static roto_status twoway_layer(sam2_model *m, const sam2_twoway_layer *ly, int 
     ROTO_TRY(add_norm(m, queries, &t, &ly->norm3));
     // The image attends to the tokens (k = keys + kpe is unchanged since above).
     ROTO_TRY(rt_binary(ctx, &q, queries, qpe, RT_BIN_ADD));
-    ROTO_TRY(dec_attn(m, &ly->i2t, &tk, &k, &q, queries));
+    ROTO_TRY(sam2_attention(m, &ly->i2t, DEC_HEADS, NULL, &tk, &k, &q, queries));
     ROTO_TRY(add_norm(m, keys, &tk, &ly->norm4));
     rt_arena_release(ctx, mark);
     return ROTO_OK;
@@ -310,7 +255,7 @@ static roto_status predict(sam2_model *m, const sam2_prompt *p, sam2_result *r, 
     if (st == ROTO_OK) st = rt_ctx_upload(ctx, tokens.data, tok_host, (size_t)T * d * sizeof(float));
     free(tok_host);
     ROTO_TRY(st);
-    rt_tensor sparse = rows(&tokens, 6, n);
+    rt_tensor sparse = sam2_rows(&tokens, 6, n);
     sam2_tap(m, "sparse", &sparse);
 
     rt_tensor dense, keys, queries;
@@ -336,7 +281,7 @@ static roto_status predict(sam2_model *m, const sam2_prompt *p, sam2_result *r, 
         ROTO_TRY(rt_arena_f32(ctx, &t, 3, 1, T, d, 0));
         ROTO_TRY(rt_binary(ctx, &q, &queries, &tokens, RT_BIN_ADD));
         ROTO_TRY(rt_binary(ctx, &k, &keys, &kpe, RT_BIN_ADD));
-        ROTO_TRY(dec_attn(m, &m->final_attn, &t, &q, &k, &keys));
+        ROTO_TRY(sam2_attention(m, &m->final_attn, DEC_HEADS, NULL, &t, &q, &k, &keys));
         ROTO_TRY(add_norm(m, &queries, &t, &m->norm_final));
         rt_arena_release(ctx, mark);
     }
@@ -359,17 +304,17 @@ static roto_status predict(sam2_model *m, const sam2_prompt *p, sam2_result *r, 
     rt_tensor hyper, masks, iou, obj;
     ROTO_TRY(rt_arena_f32(ctx, &hyper, 3, 1, 4, d / 8, 0));
     for (int i = 0; i < 4; i++) {
-        rt_tensor in = rows(&queries, 2 + i, 1), out = rows(&hyper, i, 1);
-        ROTO_TRY(mlp3(m, &m->hyper[i], &out, &in, RT_ACT_NONE));
+        rt_tensor in = sam2_rows(&queries, 2 + i, 1), out = sam2_rows(&hyper, i, 1);
+        ROTO_TRY(sam2_mlp3_forward(m, &m->hyper[i], &out, &in, RT_ACT_NONE));
     }
     ROTO_TRY(rt_arena_f32(ctx, &masks, 3, 1, 4, L * L, 0));
     rt_tensor up3 = view3(&u1, 1, L * L, d / 8);
     ROTO_TRY(rt_matmul(ctx, &masks, &hyper, &up3, 1, 1.0f, 0.0f));
     ROTO_TRY(rt_arena_f32(ctx, &iou, 3, 1, 1, 4, 0));
     ROTO_TRY(rt_arena_f32(ctx, &obj, 3, 1, 1, 1, 0));
-    rt_tensor iou_tok = rows(&queries, 1, 1), obj_tok = rows(&queries, 0, 1);
-    ROTO_TRY(mlp3(m, &m->iou_head, &iou, &iou_tok, RT_ACT_SIGMOID));
-    ROTO_TRY(mlp3(m, &m->obj_head, &obj, &obj_tok, RT_ACT_NONE));
+    rt_tensor iou_tok = sam2_rows(&queries, 1, 1), obj_tok = sam2_rows(&queries, 0, 1);
+    ROTO_TRY(sam2_mlp3_forward(m, &m->iou_head, &iou, &iou_tok, RT_ACT_SIGMOID));
+    ROTO_TRY(sam2_mlp3_forward(m, &m->obj_head, &obj, &obj_tok, RT_ACT_NONE));
     sam2_tap(m, "low_res_all", &masks);
     sam2_tap(m, "iou_all", &iou);
     sam2_tap(m, "obj_score", &obj);

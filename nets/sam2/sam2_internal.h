@@ -148,6 +148,30 @@ struct sam2_model {
     int n_allocs, cap_allocs;
 };
 
+// sam2_layers.c: blocks shared by the decoder, the video heads and memory attention.
+
+// Rows [row, row + n) of a contiguous [1, L, C] sequence as a [1, n, C] view.
+rt_tensor sam2_rows(const rt_tensor *t, int64_t row, int64_t n);
+
+// RoPE of RoPEAttention: cos / sin tables [positions, head_dim / 2] (rt_rope), applied
+// to every query and to the first n_rot_k keys (the rest, object pointers, unrotated).
+typedef struct {
+    const rt_tensor *cos, *sin;
+    int64_t n_rot_k;
+} sam2_rope;
+
+// Attention of sam/transformer.py: q/k/v projections to a->internal channels, `heads`
+// heads, softmax(q k^T / sqrt(head dim)) v, out projection into out [1, Lq, d]
+// (preallocated). rope: NULL, or RoPEAttention's rotation after the projections.
+roto_status sam2_attention(sam2_model *m, const sam2_attn *a, int heads, const sam2_rope *rope,
+                           rt_tensor *out, const rt_tensor *q_in, const rt_tensor *k_in,
+                           const rt_tensor *v_in);
+
+// MLP(in, hidden, out, num_layers=3): ReLU after the first two layers, `last` after
+// the third. in [1, n, C], out [1, n, C_out] (preallocated).
+roto_status sam2_mlp3_forward(sam2_model *m, const sam2_mlp3 *p, rt_tensor *out,
+                              const rt_tensor *in, rt_act last);
+
 // sam2_load.c
 roto_status sam2_alloc_tensor(sam2_model *m, rt_tensor *t, int ndim, const int64_t *shape);
 
