@@ -1,15 +1,17 @@
-// sam2_decoder.c: SAM 2.1 prompt encoder and mask decoder as
-// SAM2ImagePredictor.predict runs them on the cached image features:
-// - prompt encoder: random-Fourier PE of the points (a box is two points with
-//   labels 2 and 3, placed first; a pad point with label -1 is always appended),
+// sam2_decoder.c: SAM 2.1 prompt encoder and mask decoder, and the image predictor's
+// use of them (SAM2ImagePredictor.predict on the cached image features).
+// - prompt encoder: random-Fourier PE of the points (+0.5, normalised by the input
+//   size) plus the label embeddings, "not a point" for label -1, an optional pad point;
 //   dense prompt = mask_downscaling(mask logits) or no_mask_embed;
-// - mask decoder: TwoWayTransformer (2 layers, 8 heads, self-attn width d,
-//   cross-attn width d/2, first layer without PE and residual on self-attn),
-//   upscaling with the high-res features, hypernetwork MLPs, IoU head (sigmoid),
-//   object-score head;
-// - output selection (multimask: masks 1..3; single: mask 0 unless unstable, then
-//   the best-IoU multimask output) and postprocessing (bilinear to the image size,
-//   threshold > 0; returned low-res logits clamped to [-32, 32]).
+// - mask decoder (sam2_decode, shared with the video heads of sam2_video_decoder.c):
+//   TwoWayTransformer (2 layers, 8 heads, self-attn width d, cross-attn width d/2, first
+//   layer without PE and residual on self-attn), upscaling with the high-res features,
+//   hypernetwork MLPs, IoU head (sigmoid), object-score head;
+// - output selection (sam2_pick_masks): the image predictor's multimask (masks 1..3),
+//   the video path's multimask (best IoU), single (mask 0 unless unstable, then the
+//   best-IoU multimask output);
+// - image postprocessing: bilinear to the image size, threshold > 0; returned low-res
+//   logits clamped to [-32, 32].
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,6 +68,34 @@ static void embed_points(const sam2_model *m, const float *xy, const int *labels
     }
 }
 
+// Dense prompt from low-res mask logits [1, L, L, 1] (mask_downscaling), or
+// no_mask_embed broadcast; written into dense [1, emb, emb, d].
+static roto_status dense_prompt(sam2_model *m, const rt_tensor *mask, rt_tensor *dense) {
+    rt_ctx *ctx = m->ctx;
+    int64_t L = m->low_res, d = m->cfg.d_model;
+    if (!mask) {
+        rt_tensor b = m->no_mask_embed;  // [d] seen as [1, emb, emb, d] with zero strides
+        b.ndim = 4;
+        b.shape[0] = 1, b.shape[1] = m->emb, b.shape[2] = m->emb, b.shape[3] = d;
+        b.stride[0] = b.stride[1] = b.stride[2] = 0, b.stride[3] = 1;
+        return rt_copy(ctx, dense, &b);
+    }
+    size_t mark = rt_arena_mark(ctx);
+    rt_tensor a, c;
+    rt_conv_params cp = {.stride_h = 2, .stride_w = 2, .dil_h = 1, .dil_w = 1, .groups = 1};
+    ROTO_TRY(rt_arena_f32(ctx, &a, 4, 1, L / 2, L / 2, 4));
+    ROTO_TRY(rt_conv2d(ctx, &a, mask, &m->md_conv0_w, &m->md_conv0_b, &cp, RT_ACT_NONE));
+    ROTO_TRY(rt_layernorm(ctx, &a, &a, &m->md_norm0.w, &m->md_norm0.b, 1e-6f));
+    ROTO_TRY(rt_activation(ctx, &a, &a, RT_ACT_GELU));
+    ROTO_TRY(rt_arena_f32(ctx, &c, 4, 1, L / 4, L / 4, 16));
+    ROTO_TRY(rt_conv2d(ctx, &c, &a, &m->md_conv1_w, &m->md_conv1_b, &cp, RT_ACT_NONE));
+    ROTO_TRY(rt_layernorm(ctx, &c, &c, &m->md_norm1.w, &m->md_norm1.b, 1e-6f));
+    ROTO_TRY(rt_activation(ctx, &c, &c, RT_ACT_GELU));
+    ROTO_TRY(rt_linear(ctx, dense, &c, &m->md_conv2.w, &m->md_conv2.b, RT_ACT_NONE));
+    rt_arena_release(ctx, mark);
+    return ROTO_OK;
+}
+
 // ---- mask decoder -------------------------------------------------------------------------
 
 static rt_tensor view3(const rt_tensor *t, int64_t a, int64_t b, int64_t c) {
@@ -120,153 +150,48 @@ static roto_status twoway_layer(sam2_model *m, const sam2_twoway_layer *ly, int 
     return ROTO_OK;
 }
 
-int sam2_select_single_mask(const float *masks, int64_t n, const float *iou) {
-    int64_t ai = 0, au = 0;
-    for (int64_t i = 0; i < n; i++) {
-        ai += masks[i] > STABILITY_DELTA;
-        au += masks[i] > -STABILITY_DELTA;
-    }
-    float stability = au > 0 ? (float)ai / (float)au : 1.0f;
-    if (stability >= STABILITY_THRESH) return 0;
-    int best = 1;  // argmax over the multimask outputs 1..3, first on ties
-    for (int i = 2; i < 4; i++)
-        if (iou[i] > iou[best]) best = i;
-    return best;
+// Sparse tokens [1, 6 + n (+ pad), d] on the device: the 6 output tokens (object
+// score, IoU, 4 masks) then the prompt points.
+static roto_status prompt_tokens(sam2_model *m, const sam2_dec_in *in, rt_tensor *tokens) {
+    int d = m->cfg.d_model, n = in->n_points + (in->pad_point ? 1 : 0), T = 6 + n;
+    float *host = malloc((size_t)T * d * sizeof(float));
+    if (!host) return roto_fail(ROTO_ERR_OOM, "sam2: out of host memory");
+    memcpy(host, m->out_tokens_host, (size_t)6 * d * sizeof(float));
+    embed_points(m, in->points_xy, in->labels, in->n_points, host + (size_t)6 * d);
+    if (in->pad_point)  // the pad point (0, 0) has label -1: only not_a_point_embed
+        memcpy(host + (size_t)(T - 1) * d, m->not_a_point_host, (size_t)d * sizeof(float));
+    roto_status st = rt_arena_f32(m->ctx, tokens, 3, 1, T, d, 0);
+    if (st == ROTO_OK)
+        st = rt_ctx_upload(m->ctx, tokens->data, host, (size_t)T * d * sizeof(float));
+    free(host);
+    return st;
 }
 
-// ---- predict ----------------------------------------------------------------------------------
-
-static roto_status check_prompt(const sam2_model *m, const sam2_prompt *p) {
-    int H = m->img_h, W = m->img_w;
-    if (p->n_points < 0 || p->n_points > SAM2_MAX_POINTS)
-        return roto_fail(ROTO_ERR_INVALID_ARG, "sam2_predict: %d points (0..%d)", p->n_points,
-                         SAM2_MAX_POINTS);
-    if (p->n_points > 0 && (!p->points || !p->labels))
-        return roto_fail(ROTO_ERR_INVALID_ARG, "sam2_predict: %d points but no %s", p->n_points,
-                         p->points ? "labels" : "coordinates");
-    for (int i = 0; i < p->n_points; i++) {
-        float x = p->points[2 * i], y = p->points[2 * i + 1];
-        if (!(x >= 0.0f && x <= (float)W && y >= 0.0f && y <= (float)H))
-            return roto_fail(ROTO_ERR_INVALID_ARG,
-                             "sam2_predict: point %d (x %g, y %g) is outside the %dx%d image", i,
-                             (double)x, (double)y, W, H);
-        if (p->labels[i] != 0 && p->labels[i] != 1)
-            return roto_fail(ROTO_ERR_INVALID_ARG,
-                             "sam2_predict: point %d has label %d (1 foreground, 0 background)",
-                             i, p->labels[i]);
-    }
-    if (p->box) {
-        const float *b = p->box;
-        for (int i = 0; i < 4; i++) {
-            float lim = (i % 2) ? (float)H : (float)W;
-            if (!(b[i] >= 0.0f && b[i] <= lim))
-                return roto_fail(ROTO_ERR_INVALID_ARG,
-                                 "sam2_predict: box (%g, %g, %g, %g) is outside the %dx%d image",
-                                 (double)b[0], (double)b[1], (double)b[2], (double)b[3], W, H);
-        }
-        if (b[2] < b[0] || b[3] < b[1])
-            return roto_fail(ROTO_ERR_INVALID_ARG,
-                             "sam2_predict: box (%g, %g, %g, %g) has x1 < x0 or y1 < y0",
-                             (double)b[0], (double)b[1], (double)b[2], (double)b[3]);
-    }
-    return ROTO_OK;
-}
-
-// Dense prompt from low-res mask logits [L, L] (mask_downscaling), or
-// no_mask_embed broadcast; written into dense [1, emb, emb, d].
-static roto_status dense_prompt(sam2_model *m, const float *mask, rt_tensor *dense) {
-    rt_ctx *ctx = m->ctx;
-    int64_t L = m->low_res, d = m->cfg.d_model;
-    if (!mask) {
-        rt_tensor b = m->no_mask_embed;  // [d] seen as [1, emb, emb, d] with zero strides
-        b.ndim = 4;
-        b.shape[0] = 1, b.shape[1] = m->emb, b.shape[2] = m->emb, b.shape[3] = d;
-        b.stride[0] = b.stride[1] = b.stride[2] = 0, b.stride[3] = 1;
-        return rt_copy(ctx, dense, &b);
-    }
-    size_t mark = rt_arena_mark(ctx);
-    rt_tensor x, a, c;
-    ROTO_TRY(rt_arena_f32(ctx, &x, 4, 1, L, L, 1));
-    ROTO_TRY(rt_ctx_upload(ctx, x.data, mask, (size_t)L * L * sizeof(float)));
-    rt_conv_params cp = {.stride_h = 2, .stride_w = 2, .dil_h = 1, .dil_w = 1, .groups = 1};
-    ROTO_TRY(rt_arena_f32(ctx, &a, 4, 1, L / 2, L / 2, 4));
-    ROTO_TRY(rt_conv2d(ctx, &a, &x, &m->md_conv0_w, &m->md_conv0_b, &cp, RT_ACT_NONE));
-    ROTO_TRY(rt_layernorm(ctx, &a, &a, &m->md_norm0.w, &m->md_norm0.b, 1e-6f));
-    ROTO_TRY(rt_activation(ctx, &a, &a, RT_ACT_GELU));
-    ROTO_TRY(rt_arena_f32(ctx, &c, 4, 1, L / 4, L / 4, 16));
-    ROTO_TRY(rt_conv2d(ctx, &c, &a, &m->md_conv1_w, &m->md_conv1_b, &cp, RT_ACT_NONE));
-    ROTO_TRY(rt_layernorm(ctx, &c, &c, &m->md_norm1.w, &m->md_norm1.b, 1e-6f));
-    ROTO_TRY(rt_activation(ctx, &c, &c, RT_ACT_GELU));
-    ROTO_TRY(rt_linear(ctx, dense, &c, &m->md_conv2.w, &m->md_conv2.b, RT_ACT_NONE));
-    rt_arena_release(ctx, mark);
-    return ROTO_OK;
-}
-
-// Sparse prompt points in model-input pixels: box corners first (labels 2, 3), then
-// the clicks, then the pad point (0, 0) with label -1. Returns the count.
-static int gather_points(const sam2_model *m, const sam2_prompt *p, float *xy, int *labels) {
-    float S = (float)m->cfg.image_size, W = (float)m->img_w, H = (float)m->img_h;
-    int n = 0;
-    // SAM2Transforms.transform_coords: coords / (w, h) * resolution, in f32.
-    if (p->box) {
-        for (int c = 0; c < 2; c++, n++) {
-            xy[2 * n] = p->box[2 * c] / W * S;
-            xy[2 * n + 1] = p->box[2 * c + 1] / H * S;
-            labels[n] = 2 + c;
-        }
-    }
-    for (int i = 0; i < p->n_points; i++, n++) {
-        xy[2 * n] = p->points[2 * i] / W * S;
-        xy[2 * n + 1] = p->points[2 * i + 1] / H * S;
-        labels[n] = p->labels[i];
-    }
-    if (n > 0) {  // no points at all: no sparse tokens, no pad point
-        xy[2 * n] = xy[2 * n + 1] = 0.0f;
-        labels[n++] = -1;
-    }
-    return n;
-}
-
-void sam2_result_free(sam2_result *r) {
-    if (!r) return;
-    free(r->masks);
-    free(r->mask_logits);
-    free(r->low_res_logits);
-    memset(r, 0, sizeof *r);
-}
-
-static roto_status predict(sam2_model *m, const sam2_prompt *p, sam2_result *r, float *all_host) {
+roto_status sam2_decode(sam2_model *m, const sam2_dec_in *in, sam2_dec_out *out) {
     rt_ctx *ctx = m->ctx;
     int d = m->cfg.d_model, e = m->emb;
     int64_t L = m->low_res, HW = (int64_t)e * e;
-    rt_ctx_reset(ctx);
+    if (in->n_points < 0 || (in->n_points > 0 && (!in->points_xy || !in->labels)))
+        return roto_fail(ROTO_ERR_INVALID_ARG, "sam2_decode: %d points without coordinates",
+                         in->n_points);
+    for (int i = 0; i < in->n_points; i++)
+        if (in->labels[i] < -1 || in->labels[i] > 3)
+            return roto_fail(ROTO_ERR_INVALID_ARG, "sam2_decode: point %d has label %d (-1..3)",
+                             i, in->labels[i]);
 
-    // Tokens: 6 output tokens then the sparse prompt embeddings.
-    float xy[2 * (SAM2_MAX_POINTS + 3)];
-    int labels[SAM2_MAX_POINTS + 3];
-    int n = gather_points(m, p, xy, labels);
-    int T = 6 + n;
-    float *tok_host = malloc((size_t)T * d * sizeof(float));
-    if (!tok_host) return roto_fail(ROTO_ERR_OOM, "sam2: out of host memory");
-    memcpy(tok_host, m->out_tokens_host, (size_t)6 * d * sizeof(float));
-    embed_points(m, xy, labels, n, tok_host + (size_t)6 * d);
-    rt_tensor tokens;
-    roto_status st = rt_arena_f32(ctx, &tokens, 3, 1, T, d, 0);
-    if (st == ROTO_OK) st = rt_ctx_upload(ctx, tokens.data, tok_host, (size_t)T * d * sizeof(float));
-    free(tok_host);
-    ROTO_TRY(st);
-    rt_tensor sparse = sam2_rows(&tokens, 6, n);
+    rt_tensor tokens, dense, keys, queries;
+    ROTO_TRY(prompt_tokens(m, in, &tokens));
+    rt_tensor sparse = sam2_rows(&tokens, 6, tokens.shape[1] - 6);
     sam2_tap(m, "sparse", &sparse);
-
-    rt_tensor dense, keys, queries;
     ROTO_TRY(rt_arena_f32(ctx, &dense, 4, 1, e, e, d));
-    ROTO_TRY(dense_prompt(m, p->mask_input, &dense));
+    ROTO_TRY(dense_prompt(m, in->mask, &dense));
     sam2_tap(m, "dense", &dense);
 
-    // src = image embedding + dense prompt, as tokens [1, HW, d].
+    // src = backbone features + dense prompt, as tokens [1, HW, d].
     ROTO_TRY(rt_arena_f32(ctx, &keys, 3, 1, HW, d, 0));
     rt_tensor keys4 = rt_tensor_make(keys.data, RT_F32, keys.device, 4, (int64_t[]){1, e, e, d});
-    ROTO_TRY(rt_binary(ctx, &keys4, &m->image_embed, &dense, RT_BIN_ADD));
+    ROTO_TRY(rt_binary(ctx, &keys4, in->backbone, &dense, RT_BIN_ADD));
+    int64_t T = tokens.shape[1];
     ROTO_TRY(rt_arena_f32(ctx, &queries, 3, 1, T, d, 0));
     ROTO_TRY(rt_copy(ctx, &queries, &tokens));
     rt_tensor kpe = view3(&m->dense_pe, 1, HW, d);
@@ -304,8 +229,8 @@ static roto_status predict(sam2_model *m, const sam2_prompt *p, sam2_result *r, 
     rt_tensor hyper, masks, iou, obj;
     ROTO_TRY(rt_arena_f32(ctx, &hyper, 3, 1, 4, d / 8, 0));
     for (int i = 0; i < 4; i++) {
-        rt_tensor in = sam2_rows(&queries, 2 + i, 1), out = sam2_rows(&hyper, i, 1);
-        ROTO_TRY(sam2_mlp3_forward(m, &m->hyper[i], &out, &in, RT_ACT_NONE));
+        rt_tensor tok = sam2_rows(&queries, 2 + i, 1), h = sam2_rows(&hyper, i, 1);
+        ROTO_TRY(sam2_mlp3_forward(m, &m->hyper[i], &h, &tok, RT_ACT_NONE));
     }
     ROTO_TRY(rt_arena_f32(ctx, &masks, 3, 1, 4, L * L, 0));
     rt_tensor up3 = view3(&u1, 1, L * L, d / 8);
@@ -319,18 +244,137 @@ static roto_status predict(sam2_model *m, const sam2_prompt *p, sam2_result *r, 
     sam2_tap(m, "iou_all", &iou);
     sam2_tap(m, "obj_score", &obj);
 
-    // Selection needs the logits on the host (a data-dependent choice).
-    float iou_host[4];
-    ROTO_TRY(rt_ctx_download(ctx, all_host, masks.data, (size_t)4 * L * L * sizeof(float)));
-    ROTO_TRY(rt_ctx_download(ctx, iou_host, iou.data, sizeof iou_host));
-    ROTO_TRY(rt_ctx_download(ctx, &r->obj_score, obj.data, sizeof(float)));
-    int first, nm;
-    if (p->multimask) {
-        first = 1, nm = 3;
-    } else {
-        first = sam2_select_single_mask(all_host, L * L, iou_host);
-        nm = 1;
+    // The selection is a data-dependent choice: logits and scores go to the host.
+    out->tokens = queries;
+    out->masks = masks;
+    ROTO_TRY(rt_ctx_download(ctx, out->masks_host, masks.data, (size_t)4 * L * L * sizeof(float)));
+    ROTO_TRY(rt_ctx_download(ctx, out->iou, iou.data, sizeof out->iou));
+    return rt_ctx_download(ctx, &out->obj_score, obj.data, sizeof(float));
+}
+
+// ---- output selection --------------------------------------------------------------------
+
+// argmax of the IoU over the multimask outputs 1..3, first on ties.
+static int best_multimask(const float *iou) {
+    int best = 1;
+    for (int i = 2; i < 4; i++)
+        if (iou[i] > iou[best]) best = i;
+    return best;
+}
+
+int sam2_select_single_mask(const float *masks, int64_t n, const float *iou) {
+    int64_t ai = 0, au = 0;
+    for (int64_t i = 0; i < n; i++) {
+        ai += masks[i] > STABILITY_DELTA;
+        au += masks[i] > -STABILITY_DELTA;
     }
+    float stability = au > 0 ? (float)ai / (float)au : 1.0f;
+    return stability >= STABILITY_THRESH ? 0 : best_multimask(iou);
+}
+
+sam2_pick sam2_pick_masks(sam2_pick_rule rule, const float *masks, int64_t n, const float *iou) {
+    sam2_pick p = {.first = 0, .count = 1, .token = 0};
+    if (rule == SAM2_PICK_MULTI_ALL) {
+        p.first = 1, p.count = 3, p.token = 1;
+    } else if (rule == SAM2_PICK_MULTI_BEST) {
+        p.first = p.token = best_multimask(iou);
+    } else {  // the token stays 0 even when the fallback picks another mask
+        p.first = sam2_select_single_mask(masks, n, iou);
+    }
+    return p;
+}
+
+// ---- image predictor ---------------------------------------------------------------------
+
+static roto_status check_prompt(const sam2_model *m, const sam2_prompt *p) {
+    int H = m->img_h, W = m->img_w;
+    if (p->n_points < 0 || p->n_points > SAM2_MAX_POINTS)
+        return roto_fail(ROTO_ERR_INVALID_ARG, "sam2_predict: %d points (0..%d)", p->n_points,
+                         SAM2_MAX_POINTS);
+    if (p->n_points > 0 && (!p->points || !p->labels))
+        return roto_fail(ROTO_ERR_INVALID_ARG, "sam2_predict: %d points but no %s", p->n_points,
+                         p->points ? "labels" : "coordinates");
+    for (int i = 0; i < p->n_points; i++) {
+        float x = p->points[2 * i], y = p->points[2 * i + 1];
+        if (!(x >= 0.0f && x <= (float)W && y >= 0.0f && y <= (float)H))
+            return roto_fail(ROTO_ERR_INVALID_ARG,
+                             "sam2_predict: point %d (x %g, y %g) is outside the %dx%d image", i,
+                             (double)x, (double)y, W, H);
+        if (p->labels[i] != 0 && p->labels[i] != 1)
+            return roto_fail(ROTO_ERR_INVALID_ARG,
+                             "sam2_predict: point %d has label %d (1 foreground, 0 background)",
+                             i, p->labels[i]);
+    }
+    if (p->box) {
+        const float *b = p->box;
+        for (int i = 0; i < 4; i++) {
+            float lim = (i % 2) ? (float)H : (float)W;
+            if (!(b[i] >= 0.0f && b[i] <= lim))
+                return roto_fail(ROTO_ERR_INVALID_ARG,
+                                 "sam2_predict: box (%g, %g, %g, %g) is outside the %dx%d image",
+                                 (double)b[0], (double)b[1], (double)b[2], (double)b[3], W, H);
+        }
+        if (b[2] < b[0] || b[3] < b[1])
+            return roto_fail(ROTO_ERR_INVALID_ARG,
+                             "sam2_predict: box (%g, %g, %g, %g) has x1 < x0 or y1 < y0",
+                             (double)b[0], (double)b[1], (double)b[2], (double)b[3]);
+    }
+    return ROTO_OK;
+}
+
+// Sparse prompt points in model-input pixels: box corners first (labels 2, 3), then
+// the clicks. Returns the count.
+static int gather_points(const sam2_model *m, const sam2_prompt *p, float *xy, int *labels) {
+    float S = (float)m->cfg.image_size, W = (float)m->img_w, H = (float)m->img_h;
+    int n = 0;
+    // SAM2Transforms.transform_coords: coords / (w, h) * resolution, in f32.
+    if (p->box) {
+        for (int c = 0; c < 2; c++, n++) {
+            xy[2 * n] = p->box[2 * c] / W * S;
+            xy[2 * n + 1] = p->box[2 * c + 1] / H * S;
+            labels[n] = 2 + c;
+        }
+    }
+    for (int i = 0; i < p->n_points; i++, n++) {
+        xy[2 * n] = p->points[2 * i] / W * S;
+        xy[2 * n + 1] = p->points[2 * i + 1] / H * S;
+        labels[n] = p->labels[i];
+    }
+    return n;
+}
+
+void sam2_result_free(sam2_result *r) {
+    if (!r) return;
+    free(r->masks);
+    free(r->mask_logits);
+    free(r->low_res_logits);
+    memset(r, 0, sizeof *r);
+}
+
+static roto_status predict(sam2_model *m, const sam2_prompt *p, sam2_result *r, float *all_host) {
+    rt_ctx *ctx = m->ctx;
+    int64_t L = m->low_res;
+    rt_ctx_reset(ctx);
+
+    // Boxes travel as points (boxes=None), so the pad point follows whenever there is
+    // any point; with none the prompt encoder gets points=None: no sparse tokens.
+    float xy[2 * (SAM2_MAX_POINTS + 2)];
+    int labels[SAM2_MAX_POINTS + 2];
+    int n = gather_points(m, p, xy, labels);
+    sam2_dec_in in = {.backbone = &m->image_embed, .points_xy = xy, .labels = labels,
+                      .n_points = n, .pad_point = n > 0};
+    rt_tensor mask;
+    if (p->mask_input) {
+        ROTO_TRY(rt_arena_f32(ctx, &mask, 4, 1, L, L, 1));
+        ROTO_TRY(rt_ctx_upload(ctx, mask.data, p->mask_input, (size_t)L * L * sizeof(float)));
+        in.mask = &mask;
+    }
+    sam2_dec_out dec = {.masks_host = all_host};
+    ROTO_TRY(sam2_decode(m, &in, &dec));
+    r->obj_score = dec.obj_score;
+    sam2_pick pk = sam2_pick_masks(p->multimask ? SAM2_PICK_MULTI_ALL : SAM2_PICK_SINGLE,
+                                   all_host, L * L, dec.iou);
+    int first = pk.first, nm = pk.count;
 
     // Postprocessing: bilinear (align_corners False, no antialias) straight to the image.
     int H = m->img_h, W = m->img_w;
@@ -342,8 +386,8 @@ static roto_status predict(sam2_model *m, const sam2_prompt *p, sam2_result *r, 
     r->low_res_logits = malloc((size_t)nm * L * L * sizeof(float));
     if (!r->masks || !r->mask_logits || !r->low_res_logits)
         return roto_fail(ROTO_ERR_OOM, "sam2: out of host memory (%d masks of %dx%d)", nm, W, H);
-    rt_tensor sel = rt_tensor_make((float *)masks.data + (int64_t)first * L * L, RT_F32,
-                                   masks.device, 4, (int64_t[]){nm, L, L, 1});
+    rt_tensor sel = rt_tensor_make((float *)dec.masks.data + (int64_t)first * L * L, RT_F32,
+                                   dec.masks.device, 4, (int64_t[]){nm, L, L, 1});
     rt_tensor full;
     ROTO_TRY(rt_arena_f32(ctx, &full, 4, nm, H, W, 1));
     rt_interp_params ip = {.mode = RT_INTERP_BILINEAR, .align_corners = 0, .antialias = 0};
@@ -352,7 +396,7 @@ static roto_status predict(sam2_model *m, const sam2_prompt *p, sam2_result *r, 
     ROTO_TRY(rt_ctx_download(ctx, r->mask_logits, full.data, (size_t)nm * npix * sizeof(float)));
     for (size_t i = 0; i < (size_t)nm * npix; i++) r->masks[i] = r->mask_logits[i] > 0.0f;
     for (int k = 0; k < nm; k++) {
-        r->iou[k] = iou_host[first + k];
+        r->iou[k] = dec.iou[first + k];
         const float *src = all_host + (size_t)(first + k) * L * L;
         float *dst = r->low_res_logits + (size_t)k * L * L;
         for (int64_t i = 0; i < L * L; i++) dst[i] = fminf(fmaxf(src[i], -32.0f), 32.0f);

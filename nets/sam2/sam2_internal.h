@@ -185,8 +185,53 @@ roto_status sam2_encode_image(sam2_model *m, const uint8_t *rgb, int h, int w, r
 roto_status sam2_compute_pos_embed(sam2_model *m, const rt_tensor *pos_bkg,
                                    const rt_tensor *pos_window);
 
-// sam2_decoder.c
+// sam2_decoder.c: the prompt encoder and mask decoder, shared by the image predictor
+// (sam2_predict) and the video path (sam2_video_heads).
 void sam2_compute_dense_pe(const sam2_model *m, float *out);
+
+// What one mask-decoder run takes. The high-res features are always m->feat_s0 / s1
+// of the last encoded image.
+typedef struct {
+    const rt_tensor *backbone;  // [1, e, e, d]: image_embed (+ no_mem_embed), the raw map,
+                                // or memory-conditioned features
+    const float *points_xy;     // n_points (x, y) in model-input pixels (scaled to image_size)
+    const int *labels;          // -1 not a point, 0 background, 1 foreground, 2 / 3 box corners
+    int n_points;               // 0: no point tokens
+    int pad_point;              // append the pad point (label -1), as PromptEncoder does
+                                // whenever points come with boxes=None
+    const rt_tensor *mask;      // low-res mask logits [1, L, L, 1] on the device, or NULL
+} sam2_dec_in;
+
+typedef struct {
+    rt_tensor tokens;   // [1, T, d] decoder output tokens: 0 object score, 1 IoU, 2..5 the
+                        // mask tokens, then the prompt tokens (in the arena)
+    rt_tensor masks;    // [1, 4, L*L] low-res logits of the 4 mask tokens (in the arena)
+    float *masks_host;  // set by the caller: [4, L, L] receives the same logits
+    float iou[4];       // predicted IoU of the 4 masks
+    float obj_score;    // object-score logit
+} sam2_dec_out;
+
+// PromptEncoder + MaskDecoder.predict_masks on any backbone map. Taps "sparse", "dense",
+// "tokens", "keys", "low_res_all", "iou_all", "obj_score". out's tensors live in the
+// arena (the caller releases them with its mark).
+roto_status sam2_decode(sam2_model *m, const sam2_dec_in *in, sam2_dec_out *out);
+
+// Which outputs to keep from the 4 masks of a decoder run.
+typedef enum {
+    SAM2_PICK_MULTI_ALL,   // SAM2ImagePredictor, multimask: masks 1..3, all of them
+    SAM2_PICK_MULTI_BEST,  // SAM2Base._forward_sam_heads, multimask: the best IoU of
+                           // masks 1..3, and its token for the object pointer
+    SAM2_PICK_SINGLE,      // single mask: mask 0, or the best of 1..3 when mask 0 is
+                           // unstable; the pointer token stays 0 either way
+} sam2_pick_rule;
+
+typedef struct {
+    int first, count;  // masks first .. first + count - 1
+    int token;         // mask token (0..3) for the object pointer
+} sam2_pick;
+
+sam2_pick sam2_pick_masks(sam2_pick_rule rule, const float *masks, int64_t n, const float *iou);
+
 // Index of the mask to output for single-mask prediction (the official
 // _dynamic_multimask_via_stability): 0 when mask 0 is stable, else the best-IoU
 // mask among 1..3. masks [4, n] logits, iou [4].
