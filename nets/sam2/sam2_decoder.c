@@ -284,64 +284,64 @@ sam2_pick sam2_pick_masks(sam2_pick_rule rule, const float *masks, int64_t n, co
     return p;
 }
 
-// ---- image predictor ---------------------------------------------------------------------
+// ---- prompts in pixels (the image predictor and the tracking session) --------------------
 
-static roto_status check_prompt(const sam2_model *m, const sam2_prompt *p) {
-    int H = m->img_h, W = m->img_w;
-    if (p->n_points < 0 || p->n_points > SAM2_MAX_POINTS)
-        return roto_fail(ROTO_ERR_INVALID_ARG, "sam2_predict: %d points (0..%d)", p->n_points,
+roto_status sam2_check_clicks(const char *who, const char *what, int W, int H,
+                              const float *points, const int *labels, int n_points,
+                              const float *box) {
+    if (n_points < 0 || n_points > SAM2_MAX_POINTS)
+        return roto_fail(ROTO_ERR_INVALID_ARG, "%s: %d points (0..%d)", who, n_points,
                          SAM2_MAX_POINTS);
-    if (p->n_points > 0 && (!p->points || !p->labels))
-        return roto_fail(ROTO_ERR_INVALID_ARG, "sam2_predict: %d points but no %s", p->n_points,
-                         p->points ? "labels" : "coordinates");
-    for (int i = 0; i < p->n_points; i++) {
-        float x = p->points[2 * i], y = p->points[2 * i + 1];
+    if (n_points > 0 && (!points || !labels))
+        return roto_fail(ROTO_ERR_INVALID_ARG, "%s: %d points but no %s", who, n_points,
+                         points ? "labels" : "coordinates");
+    for (int i = 0; i < n_points; i++) {
+        float x = points[2 * i], y = points[2 * i + 1];
         if (!(x >= 0.0f && x <= (float)W && y >= 0.0f && y <= (float)H))
             return roto_fail(ROTO_ERR_INVALID_ARG,
-                             "sam2_predict: point %d (x %g, y %g) is outside the %dx%d image", i,
-                             (double)x, (double)y, W, H);
-        if (p->labels[i] != 0 && p->labels[i] != 1)
+                             "%s: point %d (%g, %g) is outside the %dx%d %s", who, i, (double)x,
+                             (double)y, W, H, what);
+        if (labels[i] != 0 && labels[i] != 1)
             return roto_fail(ROTO_ERR_INVALID_ARG,
-                             "sam2_predict: point %d has label %d (1 foreground, 0 background)",
-                             i, p->labels[i]);
+                             "%s: point %d has label %d (1 foreground, 0 background)", who, i,
+                             labels[i]);
     }
-    if (p->box) {
-        const float *b = p->box;
+    if (box) {
         for (int i = 0; i < 4; i++) {
             float lim = (i % 2) ? (float)H : (float)W;
-            if (!(b[i] >= 0.0f && b[i] <= lim))
+            if (!(box[i] >= 0.0f && box[i] <= lim))
                 return roto_fail(ROTO_ERR_INVALID_ARG,
-                                 "sam2_predict: box (%g, %g, %g, %g) is outside the %dx%d image",
-                                 (double)b[0], (double)b[1], (double)b[2], (double)b[3], W, H);
+                                 "%s: box (%g, %g, %g, %g) is outside the %dx%d %s", who,
+                                 (double)box[0], (double)box[1], (double)box[2], (double)box[3],
+                                 W, H, what);
         }
-        if (b[2] < b[0] || b[3] < b[1])
+        if (box[2] < box[0] || box[3] < box[1])
             return roto_fail(ROTO_ERR_INVALID_ARG,
-                             "sam2_predict: box (%g, %g, %g, %g) has x1 < x0 or y1 < y0",
-                             (double)b[0], (double)b[1], (double)b[2], (double)b[3]);
+                             "%s: box (%g, %g, %g, %g) has x1 < x0 or y1 < y0", who,
+                             (double)box[0], (double)box[1], (double)box[2], (double)box[3]);
     }
     return ROTO_OK;
 }
 
-// Sparse prompt points in model-input pixels: box corners first (labels 2, 3), then
-// the clicks. Returns the count.
-static int gather_points(const sam2_model *m, const sam2_prompt *p, float *xy, int *labels) {
-    float S = (float)m->cfg.image_size, W = (float)m->img_w, H = (float)m->img_h;
-    int n = 0;
+int sam2_points_to_model(const sam2_model *m, int W, int H, const float *box, const float *points,
+                         const int *labels, int n_points, float *xy, int *out_labels) {
     // SAM2Transforms.transform_coords: coords / (w, h) * resolution, in f32.
-    if (p->box) {
-        for (int c = 0; c < 2; c++, n++) {
-            xy[2 * n] = p->box[2 * c] / W * S;
-            xy[2 * n + 1] = p->box[2 * c + 1] / H * S;
-            labels[n] = 2 + c;
-        }
+    float S = (float)m->cfg.image_size, Wf = (float)W, Hf = (float)H;
+    int n = 0;
+    for (int c = 0; box && c < 2; c++, n++) {
+        xy[2 * n] = box[2 * c] / Wf * S;
+        xy[2 * n + 1] = box[2 * c + 1] / Hf * S;
+        out_labels[n] = 2 + c;
     }
-    for (int i = 0; i < p->n_points; i++, n++) {
-        xy[2 * n] = p->points[2 * i] / W * S;
-        xy[2 * n + 1] = p->points[2 * i + 1] / H * S;
-        labels[n] = p->labels[i];
+    for (int i = 0; i < n_points; i++, n++) {
+        xy[2 * n] = points[2 * i] / Wf * S;
+        xy[2 * n + 1] = points[2 * i + 1] / Hf * S;
+        out_labels[n] = labels[i];
     }
     return n;
 }
+
+// ---- image predictor ---------------------------------------------------------------------
 
 void sam2_result_free(sam2_result *r) {
     if (!r) return;
@@ -360,7 +360,8 @@ static roto_status predict(sam2_model *m, const sam2_prompt *p, sam2_result *r, 
     // any point; with none the prompt encoder gets points=None: no sparse tokens.
     float xy[2 * (SAM2_MAX_POINTS + 2)];
     int labels[SAM2_MAX_POINTS + 2];
-    int n = gather_points(m, p, xy, labels);
+    int n = sam2_points_to_model(m, m->img_w, m->img_h, p->box, p->points, p->labels,
+                                 p->n_points, xy, labels);
     sam2_dec_in in = {.backbone = &m->image_embed, .points_xy = xy, .labels = labels,
                       .n_points = n, .pad_point = n > 0};
     rt_tensor mask;
@@ -410,7 +411,8 @@ roto_status sam2_predict(sam2_model *m, const sam2_prompt *p, sam2_result *r) {
     if (!m->have_image)
         return roto_fail(ROTO_ERR_INVALID_ARG,
                          "sam2_predict: no image is set (call sam2_set_image first)");
-    ROTO_TRY(check_prompt(m, p));
+    ROTO_TRY(sam2_check_clicks("sam2_predict", "image", m->img_w, m->img_h, p->points,
+                               p->labels, p->n_points, p->box));
     float *all_host = malloc((size_t)4 * m->low_res * m->low_res * sizeof(float));
     if (!all_host) return roto_fail(ROTO_ERR_OOM, "sam2: out of host memory");
     roto_status st = predict(m, p, r, all_host);

@@ -232,6 +232,17 @@ typedef struct {
 
 sam2_pick sam2_pick_masks(sam2_pick_rule rule, const float *masks, int64_t n, const float *iou);
 
+// Prompts given in pixels of a W x H picture (the image of sam2_predict, a video frame):
+// at most SAM2_MAX_POINTS clicks inside the picture with labels 0 / 1, a box inside it
+// with x0 <= x1, y0 <= y1. Messages start with `who` and call the picture `what`.
+roto_status sam2_check_clicks(const char *who, const char *what, int W, int H,
+                              const float *points, const int *labels, int n_points,
+                              const float *box);
+// The box corners (labels 2, 3) then the clicks, scaled to the model input
+// (SAM2Transforms.transform_coords), written to xy / out_labels; returns the count.
+int sam2_points_to_model(const sam2_model *m, int W, int H, const float *box, const float *points,
+                         const int *labels, int n_points, float *xy, int *out_labels);
+
 // Index of the mask to output for single-mask prediction (the official
 // _dynamic_multimask_via_stability): 0 when mask 0 is stable, else the best-IoU
 // mask among 1..3. masks [4, n] logits, iou [4].

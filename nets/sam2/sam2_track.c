@@ -610,32 +610,12 @@ static roto_status check_prompt(const sam2_track *t, int obj, int frame, const s
                          "sam2_track: a mask prompt goes alone (add clicks in a second call)");
     if (!p->mask && p->n_points <= 0 && !p->box)
         return roto_fail(ROTO_ERR_INVALID_ARG, "sam2_track: the prompt has no points, box or mask");
-    if (p->n_points < 0 || p->n_points > SAM2_MAX_POINTS || (p->n_points > 0 && (!p->points || !p->labels)))
-        return roto_fail(ROTO_ERR_INVALID_ARG, "sam2_track: bad points (%d, at most %d)",
-                         p->n_points, SAM2_MAX_POINTS);
-    for (int i = 0; i < p->n_points; i++) {
-        float x = p->points[2 * i], y = p->points[2 * i + 1];
-        if (!(x >= 0.0f && x <= (float)W && y >= 0.0f && y <= (float)H))
-            return roto_fail(ROTO_ERR_INVALID_ARG,
-                             "sam2_track: point %d (%g, %g) is outside the %dx%d frame", i,
-                             (double)x, (double)y, W, H);
-        if (p->labels[i] != 0 && p->labels[i] != 1)
-            return roto_fail(ROTO_ERR_INVALID_ARG,
-                             "sam2_track: point %d has label %d (1 foreground, 0 background)", i,
-                             p->labels[i]);
-    }
-    if (p->box) {
-        const float *b = p->box;
-        if (!(b[0] >= 0 && b[2] <= (float)W && b[1] >= 0 && b[3] <= (float)H && b[0] <= b[2] &&
-              b[1] <= b[3]))
-            return roto_fail(ROTO_ERR_INVALID_ARG,
-                             "sam2_track: box (%g, %g, %g, %g) is flipped or outside the %dx%d frame",
-                             (double)b[0], (double)b[1], (double)b[2], (double)b[3], W, H);
-        if (p->keep_old)
-            return roto_fail(ROTO_ERR_INVALID_ARG,
-                             "sam2_track: a box must come first: it cannot be added to earlier "
-                             "clicks (keep_old = 0)");
-    }
+    ROTO_TRY(sam2_check_clicks("sam2_track", "frame", W, H, p->points, p->labels, p->n_points,
+                               p->box));
+    if (p->box && p->keep_old)
+        return roto_fail(ROTO_ERR_INVALID_ARG,
+                         "sam2_track: a box must come first: it cannot be added to earlier "
+                         "clicks (keep_old = 0)");
     return ROTO_OK;
 }
 
@@ -698,17 +678,9 @@ roto_status sam2_track_add_prompt(sam2_track *t, int obj, int frame, const sam2_
         if (tp->n + add > SAM2_MAX_POINTS + 2)
             return roto_fail(ROTO_ERR_INVALID_ARG, "sam2_track: more than %d clicks on frame %d",
                              SAM2_MAX_POINTS, frame);
-        float Wf = (float)t->o.width, Hf = (float)t->o.height, Sf = (float)t->S;
-        for (int c = 0; p->box && c < 2; c++, tp->n++) {
-            tp->xy[2 * tp->n] = p->box[2 * c] / Wf * Sf;
-            tp->xy[2 * tp->n + 1] = p->box[2 * c + 1] / Hf * Sf;
-            tp->labels[tp->n] = 2 + c;
-        }
-        for (int i = 0; i < p->n_points; i++, tp->n++) {
-            tp->xy[2 * tp->n] = p->points[2 * i] / Wf * Sf;
-            tp->xy[2 * tp->n + 1] = p->points[2 * i + 1] / Hf * Sf;
-            tp->labels[tp->n] = p->labels[i];
-        }
+        tp->n += sam2_points_to_model(t->m, t->o.width, t->o.height, p->box, p->points,
+                                      p->labels, p->n_points, tp->xy + 2 * tp->n,
+                                      tp->labels + tp->n);
         a.pts = tp;
         // The frame's latest logits (temporary, then conditioning, then not) with the clicks.
         trk_out *po = *slot ? *slot : cond_at(ob, frame);
