@@ -128,7 +128,7 @@ asan: deps
 	$(MAKE) --no-print-directory BUILD=build-asan CUDA=0 OPT=-O1 \
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 	  EXTRA_LDLIBS="-fsanitize=address,undefined" build-tests
-	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 CK_FORK=no \
+	ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=print_stacktrace=1 CK_FORK=no \
 	  scripts/run_tests.sh build-asan/tests $(TEST_SRC:tests/%.c=build-asan/tests/%)
 
 # libFuzzer targets (tests/fuzz/fuzz_*.c), each run briefly on its seed corpus.
