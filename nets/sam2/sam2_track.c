@@ -172,15 +172,22 @@ static roto_status fill_holes(sam2_track *t, float *logits) {
 
 // ---- memory ------------------------------------------------------------------------------------
 
-// Upsample low-res logits [L, L] (host) to the model resolution: high [1, S, S, 1] (arena).
-static roto_status upsample_to_model(sam2_track *t, const float *low, rt_tensor *high) {
-    rt_ctx *ctx = t->ctx;
+// A host map [n, n] uploaded into the arena as [1, n, n, 1].
+static roto_status arena_map(sam2_track *t, const float *host, int n, rt_tensor *out) {
+    ROTO_TRY(rt_arena_f32(t->ctx, out, 4, 1, n, n, 1));
+    return rt_ctx_upload(t->ctx, out->data, host, (size_t)n * n * sizeof(float));
+}
+
+// Low-res logits [L, L] (host) upsampled bilinearly (align_corners False, no antialias)
+// to out [1, h, w, 1] in the arena: to the model resolution for the memory encoder, to
+// the video resolution for the results.
+static roto_status upsample_low_res(sam2_track *t, const float *low, int h, int w,
+                                    rt_tensor *out) {
     rt_tensor lo;
-    ROTO_TRY(rt_arena_f32(ctx, &lo, 4, 1, t->L, t->L, 1));
-    ROTO_TRY(rt_ctx_upload(ctx, lo.data, low, (size_t)t->L * t->L * sizeof(float)));
-    ROTO_TRY(rt_arena_f32(ctx, high, 4, 1, t->S, t->S, 1));
+    ROTO_TRY(arena_map(t, low, t->L, &lo));
+    ROTO_TRY(rt_arena_f32(t->ctx, out, 4, 1, h, w, 1));
     rt_interp_params ip = {.mode = RT_INTERP_BILINEAR};
-    return rt_interpolate(ctx, high, &lo, &ip);
+    return rt_interpolate(t->ctx, out, &lo, &ip);
 }
 
 // _encode_new_memory of the current frame (features loaded): high-res logits ->
@@ -354,26 +361,21 @@ static roto_status run_frame(sam2_track *t, trk_obj *ob, int frame, const frame_
         // _use_mask_as_output: the mask itself (x20 - 10) is the output.
         int64_t S = t->S, L = t->L;
         rt_tensor mk, lo, md;
-        ROTO_TRY(rt_arena_f32(ctx, &mk, 4, 1, S, S, 1));
-        ROTO_TRY(rt_ctx_upload(ctx, mk.data, a->mask_s, (size_t)S * S * sizeof(float)));
+        ROTO_TRY(arena_map(t, a->mask_s, t->S, &mk));
         ROTO_TRY(rt_arena_f32(ctx, &high, 4, 1, S, S, 1));
         ROTO_TRY(rt_scale(ctx, &high, &mk, 20.0f, -10.0f));
         have_high = 1;
         ROTO_TRY(rt_arena_f32(ctx, &lo, 4, 1, L, L, 1));
         rt_interp_params ip = {.mode = RT_INTERP_BILINEAR, .antialias = 1};
         ROTO_TRY(rt_interpolate(ctx, &lo, &high, &ip));
-        float *keep = malloc((size_t)L * L * sizeof(float));
-        if (!keep) return roto_fail(ROTO_ERR_OOM, "sam2_track: out of host memory");
-        ROTO_TRY(rt_ctx_download(ctx, keep, lo.data, (size_t)L * L * sizeof(float)));
-        // The pointer: the heads on the raw features with mask_downsample(mask).
+        // The pointer: the heads on the raw features with mask_downsample(mask); their
+        // logits are then replaced by the mask's.
         ROTO_TRY(rt_arena_f32(ctx, &md, 4, 1, L, L, 1));
         rt_conv_params cp = {.stride_h = 4, .stride_w = 4, .dil_h = 1, .dil_w = 1, .groups = 1};
         ROTO_TRY(rt_conv2d(ctx, &md, &mk, &v->mask_downsample_w, &v->mask_downsample_b, &cp,
                            RT_ACT_NONE));
-        roto_status st = sam2_video_heads(m, &t->raw, NULL, NULL, 0, &md, 0, &h);
-        memcpy(o->low_res, keep, (size_t)L * L * sizeof(float));
-        free(keep);
-        ROTO_TRY(st);
+        ROTO_TRY(sam2_video_heads(m, &t->raw, NULL, NULL, 0, &md, 0, &h));
+        ROTO_TRY(rt_ctx_download(ctx, o->low_res, lo.data, (size_t)L * L * sizeof(float)));
         int any = 0;
         for (int64_t i = 0; i < S * S && !any; i++) any = a->mask_s[i] > 0.0f;
         o->score = any ? 10.0f : -10.0f;  // 20 * is_obj - 10
@@ -388,8 +390,7 @@ static roto_status run_frame(sam2_track *t, trk_obj *ob, int frame, const frame_
         }
         const rt_tensor *mask_in = NULL;
         if (a->prev) {
-            ROTO_TRY(rt_arena_f32(ctx, &pm, 4, 1, t->L, t->L, 1));
-            ROTO_TRY(rt_ctx_upload(ctx, pm.data, a->prev, (size_t)t->L * t->L * sizeof(float)));
+            ROTO_TRY(arena_map(t, a->prev, t->L, &pm));
             mask_in = &pm;
         }
         int n = a->pts ? a->pts->n : 0;
@@ -399,7 +400,7 @@ static roto_status run_frame(sam2_track *t, trk_obj *ob, int frame, const frame_
         o->score = h.obj_score;
     }
     if (a->run_mem) {
-        if (!have_high) ROTO_TRY(upsample_to_model(t, o->low_res, &high));
+        if (!have_high) ROTO_TRY(upsample_low_res(t, o->low_res, t->S, t->S, &high));
         ROTO_TRY(encode_memory(t, o, &high, a->pts != NULL));
     }
     rt_arena_release(ctx, mark);
@@ -434,13 +435,8 @@ static roto_status emit(sam2_track *t, int frame, trk_out **outs, const int *ids
     size_t px = (size_t)H * W;
     for (int i = 0; i < n; i++) {
         size_t mark = rt_arena_mark(ctx);
-        rt_tensor lo, hi;
-        ROTO_TRY(rt_arena_f32(ctx, &lo, 4, 1, t->L, t->L, 1));
-        ROTO_TRY(rt_ctx_upload(ctx, lo.data, outs[i]->low_res,
-                               (size_t)t->L * t->L * sizeof(float)));
-        ROTO_TRY(rt_arena_f32(ctx, &hi, 4, 1, H, W, 1));
-        rt_interp_params ip = {.mode = RT_INTERP_BILINEAR};
-        ROTO_TRY(rt_interpolate(ctx, &hi, &lo, &ip));
+        rt_tensor hi;
+        ROTO_TRY(upsample_low_res(t, outs[i]->low_res, H, W, &hi));
         float *lg = t->vid_logits + (size_t)i * px;
         uint8_t *mk = t->vid_mask + (size_t)i * px;
         ROTO_TRY(rt_ctx_download(ctx, lg, hi.data, px * sizeof(float)));
@@ -729,7 +725,7 @@ static roto_status preflight(sam2_track *t) {
                     ROTO_TRY(load_features(t, f));
                     size_t mark = rt_arena_mark(t->ctx);
                     rt_tensor high;
-                    ROTO_TRY(upsample_to_model(t, o->low_res, &high));
+                    ROTO_TRY(upsample_low_res(t, o->low_res, t->S, t->S, &high));
                     ROTO_TRY(encode_memory(t, o, &high, 1));
                     rt_arena_release(t->ctx, mark);
                 }
