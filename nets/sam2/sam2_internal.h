@@ -1,7 +1,8 @@
 // sam2_internal.h: the SAM 2.1 model struct shared by the loader (sam2_load.c),
-// the image encoder (sam2_encoder.c) and the prompt encoder + mask decoder
-// (sam2_decoder.c). Every rt_tensor here lives on the context's device (f32,
-// persistent); the few host copies are named *_host.
+// the image encoder (sam2_encoder.c), the prompt encoder + mask decoder
+// (sam2_decoder.c, used by the image predictor and the video heads alike) and the
+// layers they share (sam2_layers.c). Every rt_tensor here lives on the context's
+// device (f32, persistent); the few host copies are named *_host.
 #ifndef ROTO_SAM2_INTERNAL_H
 #define ROTO_SAM2_INTERNAL_H
 

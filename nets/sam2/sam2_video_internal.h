@@ -39,8 +39,9 @@ typedef struct {
     float iou;
 } sam2_heads_out;
 
-// Prompt encoder + mask decoder on `backbone` [1, e, e, d] (memory-conditioned features,
-// or the raw features + no_mem_embed) with the frame's high-res features m->feat_s0/s1.
+// Prompt encoder + mask decoder (sam2_decode) on `backbone` [1, e, e, d]
+// (memory-conditioned features, the raw features + no_mem_embed, or the raw features)
+// with the frame's high-res features m->feat_s0/s1.
 // points: model-input coordinates (already scaled to image_size) with labels 0..3; with
 // none a single "not a point" is used; a pad point always follows (boxes=None). mask:
 // low-res logits [1, L, L, 1] on the device, or NULL. multimask: 3 outputs, best IoU
