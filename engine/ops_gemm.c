@@ -17,8 +17,9 @@ roto_status rt_linear(rt_ctx *ctx, rt_tensor *y, const rt_tensor *x, const rt_te
     for (int i = 0; i + 1 < x->ndim; i++)
         ROTO_TRY(rt_check_dim(y, i, x->shape[i], "linear: y's leading dims vs x"));
     if (b) {
-        ROTO_TRY(rt_check(ctx, b, "linear: b", 1, -1));
+        ROTO_TRY(rt_check(ctx, b, "linear: b", 1, (int)x->dtype));
         ROTO_TRY(rt_check_dim(b, 0, N, "linear: b"));
+        ROTO_TRY(rt_check_contiguous(b, "linear: b"));
     }
     if (x->dtype != w->dtype || x->dtype != y->dtype)
         return roto_fail(ROTO_ERR_SHAPE, "linear: x %s, w %s, y %s must share a dtype",
