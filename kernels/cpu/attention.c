@@ -45,10 +45,6 @@
 #define ATT_KT 128  // keys per tile
 #define ATT_QT 64   // queries per work item at most (multiple of 16)
 
-static int thread_count(const rt_ctx *ctx) {
-    return ctx->num_threads > 0 ? ctx->num_threads : omp_get_max_threads();
-}
-
 static int64_t round16(int64_t n) { return (n + 15) & ~(int64_t)15; }
 
 // ---- micro-kernels ----------------------------------------------------------------
@@ -283,7 +279,7 @@ roto_status cpu_attention(rt_ctx *ctx, rt_tensor *out, const rt_tensor *q, const
     if (a.B == 0 || a.H == 0 || a.Lq == 0 || a.Dv == 0) return ROTO_OK;
 
     // Smaller query tiles when there are too few items to keep every thread busy.
-    const int nt = thread_count(ctx);
+    const int nt = cpu_threads(ctx);
     int64_t qtile = ATT_QT;
     while (qtile > 16 && a.B * a.H * ((a.Lq + qtile - 1) / qtile) < 2 * (int64_t)nt) qtile /= 2;
     if (qtile > round16(a.Lq)) qtile = round16(a.Lq);
@@ -363,7 +359,7 @@ roto_status cpu_rope(rt_ctx *ctx, rt_tensor *x, const rt_tensor *cos_t, const rt
     const int64_t chunk = 256;
     const int64_t chunks = (n_rot + chunk - 1) / chunk;
     const int64_t items = B * H * chunks;
-#pragma omp parallel for schedule(static) num_threads(thread_count(ctx)) if (items > 1)
+#pragma omp parallel for schedule(static) num_threads(cpu_threads(ctx)) if (items > 1)
     for (int64_t it = 0; it < items; it++) {
         const int64_t ci = it % chunks, bh = it / chunks;
         const int64_t b = bh / H, h = bh % H;

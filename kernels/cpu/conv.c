@@ -160,7 +160,7 @@ static roto_status conv_depthwise(rt_ctx *ctx, const conv_shape *s, const float 
 
     dw_row_fn row = pick_dw_row();
     int64_t rows = s->N * s->Ho;
-    int nt = conv_threads(ctx);
+    int nt = cpu_threads(ctx);
     int64_t work = rows * s->Wo * s->C * taps;
 #pragma omp parallel for schedule(static) num_threads(nt) if (work > (1 << 16))
     for (int64_t r = 0; r < rows; r++) row(s, x, wt, bias, y, r / s->Ho, r % s->Ho, act);
@@ -221,7 +221,7 @@ static roto_status conv_im2col(rt_ctx *ctx, const conv_shape *s, const float *x,
     if (!col)
         return roto_fail(ROTO_ERR_OOM, "conv2d: cannot allocate %lld bytes of im2col scratch",
                          (long long)(chunk * K * (int64_t)sizeof(float)));
-    int nt = conv_threads(ctx);
+    int nt = cpu_threads(ctx);
     for (int64_t p0 = 0; p0 < P; p0 += chunk) {
         int64_t np = P - p0 < chunk ? P - p0 : chunk;
         for (int64_t g = 0; g < s->groups; g++) {
@@ -232,7 +232,7 @@ static roto_status conv_im2col(rt_ctx *ctx, const conv_shape *s, const float *x,
                 .B = w + g * Coutg * K, .ldb = K, .trans_b = 1,
                 .C = y + p0 * s->Cout + g * Coutg, .ldc = s->Cout,
                 .bias = bias ? bias + g * Coutg : NULL,
-                .act = act, .alpha = 1.0f, .beta = 0.0f,
+                .act = act, .alpha = 1.0f, .beta = 0.0f, .threads = cpu_threads(ctx),
             };
             cpu_sgemm(&ga);
         }
@@ -270,7 +270,7 @@ roto_status cpu_conv2d(rt_ctx *ctx, rt_tensor *y, const rt_tensor *x, const rt_t
             .A = xd, .lda = s.C,
             .B = wd, .ldb = s.C, .trans_b = 1,
             .C = yd, .ldc = s.Cout,
-            .bias = bd, .act = act, .alpha = 1.0f, .beta = 0.0f,
+            .bias = bd, .act = act, .alpha = 1.0f, .beta = 0.0f, .threads = cpu_threads(ctx),
         };
         cpu_sgemm(&ga);
         return ROTO_OK;
@@ -317,7 +317,7 @@ roto_status cpu_conv_transpose(rt_ctx *ctx, rt_tensor *y, const rt_tensor *x,
     for (int64_t ij = 0; ij < K * K; ij++)
         for (int64_t co = 0; co < Cout; co++) bt[ij * Cout + co] = bd ? bd[co] : 0.0f;
 
-    int nt = conv_threads(ctx);
+    int nt = cpu_threads(ctx);
     const int64_t Wk = W * K;
     for (int64_t m0 = 0; m0 < M; m0 += chunk) {
         int64_t nm = M - m0 < chunk ? M - m0 : chunk;

@@ -20,10 +20,4 @@ static inline float conv_apply_act(float v, rt_act act) {
     }
 }
 
-// Threads for an OpenMP region: the context's setting, else OpenMP's default.
-static inline int conv_threads(const rt_ctx *ctx) {
-    int n = ctx && ctx->num_threads > 0 ? ctx->num_threads : omp_get_max_threads();
-    return n > 0 ? n : 1;
-}
-
 #endif

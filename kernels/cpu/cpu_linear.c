@@ -30,7 +30,7 @@ roto_status cpu_linear(rt_ctx *ctx, rt_tensor *y, const rt_tensor *x, const rt_t
         .B = (const float *)w->data, .ldb = K, .trans_b = 1,  // w is [out, in]
         .C = (float *)y->data, .ldc = N,
         .bias = b ? (const float *)b->data : NULL,
-        .act = act, .alpha = 1.0f, .beta = 0.0f,
+        .act = act, .alpha = 1.0f, .beta = 0.0f, .threads = cpu_threads(ctx),
     };
     cpu_sgemm(&g);
     return ROTO_OK;
@@ -61,6 +61,7 @@ roto_status cpu_matmul(rt_ctx *ctx, rt_tensor *c, const rt_tensor *a, const rt_t
         .B = (const float *)bm->data, .ldb = bm->stride[d - 2], .trans_b = trans_b ? 1 : 0,
         .C = (float *)c->data, .ldc = c->stride[d - 2],
         .bias = NULL, .act = RT_ACT_NONE, .alpha = alpha, .beta = beta,
+        .threads = cpu_threads(ctx),
     };
     // A single B batch is shared by every A batch (stride 0).
     int64_t stride_b = batch_count(bm) == 1 ? 0 : batch_stride(bm);

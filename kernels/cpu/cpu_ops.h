@@ -5,7 +5,16 @@
 #ifndef ROTO_CPU_OPS_H
 #define ROTO_CPU_OPS_H
 
+#include <omp.h>
+
 #include "../../engine/backend.h"
+
+// Threads for a kernel's OpenMP regions: the context's num_threads, else
+// OpenMP's default.
+static inline int cpu_threads(const rt_ctx *ctx) {
+    int n = ctx && ctx->num_threads > 0 ? ctx->num_threads : omp_get_max_threads();
+    return n > 0 ? n : 1;
+}
 
 // gemm.c (+ gemm_avx2.c, gemm_avx512.c)
 roto_status cpu_linear(rt_ctx *, rt_tensor *y, const rt_tensor *x, const rt_tensor *w,

@@ -13,10 +13,6 @@
 
 #define EW_CHUNK 16384  // elements per OpenMP work item
 
-static int thread_count(const rt_ctx *ctx) {
-    return ctx->num_threads > 0 ? ctx->num_threads : omp_get_max_threads();
-}
-
 // One loop per op so each vectorises; AE/BE are the operand expressions at i.
 #define BIN_LOOPS(AE, BE)                                                 \
     switch (op) {                                                         \
@@ -95,7 +91,7 @@ roto_status cpu_binary(rt_ctx *ctx, rt_tensor *y, const rt_tensor *a, const rt_t
     if (n == 0) return ROTO_OK;
     float *yd = (float *)y->data;
     const float *ad = (const float *)a->data, *bd = (const float *)b->data;
-    const int nt = thread_count(ctx);
+    const int nt = cpu_threads(ctx);
     const int a_full = full_contiguous(as, ast, ys), b_full = full_contiguous(bs, bst, ys);
     const int64_t a_numel = as[0] * as[1] * as[2] * as[3];
     const int64_t b_numel = bs[0] * bs[1] * bs[2] * bs[3];
@@ -162,7 +158,7 @@ roto_status cpu_scale(rt_ctx *ctx, rt_tensor *y, const rt_tensor *x, float scale
     float *yd = (float *)y->data;
     const float *xd = (const float *)x->data;
     const int64_t chunks = (n + EW_CHUNK - 1) / EW_CHUNK;
-#pragma omp parallel for schedule(static) num_threads(thread_count(ctx)) if (chunks > 1)
+#pragma omp parallel for schedule(static) num_threads(cpu_threads(ctx)) if (chunks > 1)
     for (int64_t c = 0; c < chunks; c++) {
         const int64_t s = c * EW_CHUNK, len = n - s < EW_CHUNK ? n - s : EW_CHUNK;
         scale_span(yd + s, xd + s, len, scale, shift);
@@ -174,7 +170,7 @@ roto_status cpu_fill(rt_ctx *ctx, rt_tensor *y, float value) {
     const int64_t n = rt_numel(y);
     float *yd = (float *)y->data;
     const int64_t chunks = (n + EW_CHUNK - 1) / EW_CHUNK;
-#pragma omp parallel for schedule(static) num_threads(thread_count(ctx)) if (chunks > 1)
+#pragma omp parallel for schedule(static) num_threads(cpu_threads(ctx)) if (chunks > 1)
     for (int64_t c = 0; c < chunks; c++) {
         const int64_t s = c * EW_CHUNK, e = n - s < EW_CHUNK ? n : s + EW_CHUNK;
         for (int64_t i = s; i < e; i++) yd[i] = value;

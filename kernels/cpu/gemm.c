@@ -451,12 +451,15 @@ static void gemm_unblocked(const cpu_gemm_args *g) {
         }
 }
 
-// Threads to use: all OpenMP offers, or one when called from inside a parallel
-// region (nested regions would get one thread each anyway).
-static int max_threads(void) { return omp_in_parallel() ? 1 : omp_get_max_threads(); }
+// Threads to use: the caller's limit or all OpenMP offers, and one when called
+// from inside a parallel region (nested regions would get one thread each anyway).
+static int max_threads(const cpu_gemm_args *g) {
+    if (omp_in_parallel()) return 1;
+    return g->threads > 0 ? g->threads : omp_get_max_threads();
+}
 
 void cpu_sgemm(const cpu_gemm_args *g) {
-    if (gemm_one(g, gemm_isa_active(), max_threads()) != 0) gemm_unblocked(g);
+    if (gemm_one(g, gemm_isa_active(), max_threads(g)) != 0) gemm_unblocked(g);
 }
 
 // Many GEMMs on a team: threads claim chunks of the batch from a counter (as
@@ -498,7 +501,7 @@ void cpu_sgemm_batched(const cpu_gemm_args *g, int64_t batch, int64_t stride_a,
         return;
     }
     const gemm_isa *isa = gemm_isa_active();
-    int nth_max = max_threads();
+    int nth_max = max_threads(g);
     double flops = 2.0 * (double)g->M * (double)g->N * (double)g->K;
     // Over the batch when every thread gets enough whole GEMMs (balanced or
     // small ones, as in attention: many heads x windows); else inside each GEMM.

@@ -26,6 +26,7 @@ typedef struct {
     const float *bias;
     rt_act act;
     float alpha, beta;
+    int threads;  // most threads to use; 0 = OpenMP's default (rt_ctx num_threads)
 } cpu_gemm_args;
 
 void cpu_sgemm(const cpu_gemm_args *g);

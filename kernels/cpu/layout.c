@@ -24,7 +24,7 @@ roto_status cpu_window_partition(rt_ctx *ctx, rt_tensor *y, const rt_tensor *x, 
     const char *xd = x->data;
     char *yd = y->data;
     const int64_t rows = N * nh * nw * ws;  // one task per window row
-    int nt = conv_threads(ctx);
+    int nt = cpu_threads(ctx);
 #pragma omp parallel for schedule(static) num_threads(nt) if (rows * ws * C > (1 << 16))
     for (int64_t t = 0; t < rows; t++) {
         int64_t r = t % ws, win = t / ws;
@@ -46,7 +46,7 @@ roto_status cpu_window_unpartition(rt_ctx *ctx, rt_tensor *y, const rt_tensor *x
     const char *xd = x->data;
     char *yd = y->data;
     const int64_t rows = N * H;  // one task per output row
-    int nt = conv_threads(ctx);
+    int nt = cpu_threads(ctx);
 #pragma omp parallel for schedule(static) num_threads(nt) if (rows * W * C > (1 << 16))
     for (int64_t t = 0; t < rows; t++) {
         int64_t h = t % H, n = t / H;
@@ -76,7 +76,7 @@ roto_status cpu_maxpool2x2(rt_ctx *ctx, rt_tensor *y, const rt_tensor *x) {
     const float *xd = x->data;
     float *yd = y->data;
     const int64_t rows = N * Ho;
-    int nt = conv_threads(ctx);
+    int nt = cpu_threads(ctx);
 #pragma omp parallel for schedule(static) num_threads(nt) if (rows * Wo * C > (1 << 16))
     for (int64_t t = 0; t < rows; t++) {
         int64_t oh = t % Ho, n = t / Ho;
@@ -195,7 +195,7 @@ static void strided_copy(rt_ctx *ctx, const rt_tensor *y, const rt_tensor *x) {
     int64_t rows = total / n;
     // Split long inner runs into blocks so a big contiguous copy still uses
     // every thread.
-    int nt = conv_threads(ctx);
+    int nt = cpu_threads(ctx);
     int64_t nblk = 1;
     if (rows < 4 * nt && n >= (1 << 15)) {
         nblk = (4 * nt + rows - 1) / rows;

@@ -17,10 +17,6 @@
 #include "cpu_ops.h"
 #include "vecmath_internal.h"
 
-static int thread_count(const rt_ctx *ctx) {
-    return ctx->num_threads > 0 ? ctx->num_threads : omp_get_max_threads();
-}
-
 // ---- LayerNorm ----------------------------------------------------------------
 
 // LayerNorm of `rows` rows of C values. The variance uses the corrected
@@ -90,7 +86,7 @@ roto_status cpu_layernorm(rt_ctx *ctx, rt_tensor *y, const rt_tensor *x, const r
     const float *bd = b ? (const float *)b->data : NULL;
     int64_t per = rows_per_chunk(rows, C);
     int64_t chunks = (rows + per - 1) / per;
-#pragma omp parallel for schedule(static) num_threads(thread_count(ctx)) if (chunks > 1)
+#pragma omp parallel for schedule(static) num_threads(cpu_threads(ctx)) if (chunks > 1)
     for (int64_t i = 0; i < chunks; i++) {
         int64_t r0 = i * per, nr = rows - r0 < per ? rows - r0 : per;
         layernorm_rows(yd + r0 * C, xd + r0 * C, nr, C, wd, bd, eps);
@@ -129,7 +125,7 @@ roto_status cpu_activation(rt_ctx *ctx, rt_tensor *y, const rt_tensor *x, rt_act
     if (act == RT_ACT_NONE && xd == yd) return ROTO_OK;
     const int64_t span = 16384;
     int64_t chunks = (n + span - 1) / span;
-#pragma omp parallel for schedule(static) num_threads(thread_count(ctx)) if (chunks > 1)
+#pragma omp parallel for schedule(static) num_threads(cpu_threads(ctx)) if (chunks > 1)
     for (int64_t i = 0; i < chunks; i++) {
         int64_t s0 = i * span, len = n - s0 < span ? n - s0 : span;
         activation_span(yd + s0, xd + s0, len, act);
@@ -192,7 +188,7 @@ roto_status cpu_softmax(rt_ctx *ctx, rt_tensor *y, const rt_tensor *x, float sca
     float *yd = (float *)y->data;
     int64_t per = rows_per_chunk(rows, C);
     int64_t chunks = (rows + per - 1) / per;
-#pragma omp parallel for schedule(static) num_threads(thread_count(ctx)) if (chunks > 1)
+#pragma omp parallel for schedule(static) num_threads(cpu_threads(ctx)) if (chunks > 1)
     for (int64_t i = 0; i < chunks; i++) {
         int64_t r0 = i * per, nr = rows - r0 < per ? rows - r0 : per;
         softmax_rows(yd + r0 * C, xd + r0 * C, nr, C, scale);

@@ -230,7 +230,7 @@ roto_status cpu_interpolate(rt_ctx *ctx, rt_tensor *y, const rt_tensor *x,
     axis_taps th = {0}, tw = {0};
     roto_status st = build_axis(&th, H, Ho, p);
     if (st == ROTO_OK) st = build_axis(&tw, W, Wo, p);
-    int nt = conv_threads(ctx);
+    int nt = cpu_threads(ctx);
     const int64_t rowlen = W * C;
     float *bufs = NULL;
     if (st == ROTO_OK) {
