@@ -7,7 +7,6 @@
 
 #include <jansson.h>
 #include <math.h>
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 #include "engine/weights_write.h"
 #include "kernels/cuda/cuda_kernels.h"
 #include "nets/sam2/sam2.h"
+#include "api/roto_config.h"
 
 const char *roto_version(void) { return ROTO_VERSION; }
 
@@ -54,7 +54,7 @@ static roto_status int_list(json_t *a, const char *key, const char *what, int *d
 
 // A SAM 2 architecture from JSON: the keys of the official yaml's trunk/neck
 // (as tools/refgen writes them into index.json), at top level or under "config".
-static roto_status config_from_json(json_t *root, const char *what, sam2_config *cfg) {
+roto_status roto_config_from_json(json_t *root, const char *what, sam2_config *cfg) {
     json_t *c = json_is_object(root) ? json_object_get(root, "config") : NULL;
     if (!json_is_object(c)) c = root;
     if (!json_is_object(c)) return roto_fail(ROTO_ERR_FORMAT, "%s: not a JSON object", what);
@@ -119,7 +119,7 @@ static roto_status config_from_file(const char *path, sam2_config *cfg) {
         fclose(f);
         return roto_fail(ROTO_ERR_FORMAT, "%s:%d: %s", path, err.line, err.text);
     }
-    roto_status st = config_from_json(root, path, cfg);
+    roto_status st = roto_config_from_json(root, path, cfg);
     json_decref(root);
     return st;
 }
@@ -128,7 +128,7 @@ static roto_status config_from_string(const char *text, const char *what, sam2_c
     json_error_t err;
     json_t *root = json_loads(text, 0, &err);
     if (!root) return roto_fail(ROTO_ERR_FORMAT, "%s: %s", what, err.text);
-    roto_status st = config_from_json(root, what, cfg);
+    roto_status st = roto_config_from_json(root, what, cfg);
     json_decref(root);
     return st;
 }
@@ -257,7 +257,6 @@ roto_status roto_model_load(const char *path, const roto_model_opts *opts, roto_
     if (st == ROTO_OK) {
         have_ctx = 1;
         m->ctx.num_threads = o.threads;
-        if (o.threads > 0) omp_set_num_threads(o.threads);
         if (be->device == RT_DEV_CUDA)
             st = rt_cuda_set_precision(&m->ctx, (rt_precision)o.precision);
     }
