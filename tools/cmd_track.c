@@ -1,83 +1,105 @@
 // cmd_track.c: `roto track`: SAM 2.1 video object tracking of an image sequence
-// (nets/sam2/sam2_track.h). Objects and their keyframes come from a JSON file;
-// every object's mask is written for every tracked frame, with the input's frame
-// numbers, atomically (io/image.h writes through io/atomic.h).
+// (nets/sam2/sam2_track.h). Objects and their keyframes come from a JSON file
+// (tools/track_prompts.h); every tracked frame's mattes are written with the input's
+// frame number: per-object files (-o with {obj}), one multi-layer EXR per frame
+// (--exr-out, layers obj_<name>.A), previews and a contact sheet (tools/track_io.h).
 //
-// Order of work, so that input mistakes fail before the model loads: options ->
-// prompt file -> sequence (frames, size) -> keyframes against the sequence and the
-// frame size -> output directories -> device -> model -> prompts -> propagation.
-// Exit codes: 0 done, 1 failure (message on stderr), 2 usage error.
+// Order of work, so that mistakes fail in a second and write nothing: options ->
+// device -> prompts file -> output names -> checkpoint header -> sequence (every frame
+// on disk, the size) -> keyframes against the range and the frame -> output paths
+// (collisions, directories created and probed) -> model -> prompts -> propagation.
+//
+// While tracking, plates are decoded ahead on worker threads and each frame's outputs
+// are written behind on others, every file atomically (temp, fsync, rename).
+// SIGINT/SIGTERM stop after the current frame: its outputs and those queued are
+// finished, so only complete files are left. Exit codes: 0 done, 1 failure or
+// interrupted (message on stderr), 2 usage error.
 #include <jansson.h>
 #include <libgen.h>
 #include <limits.h>
-#include <math.h>
+#include <omp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
+#include "api/roto_config.h"
 #include "engine/backend.h"
 #include "engine/ctx.h"
+#include "engine/model_detect.h"
+#include "engine/weights.h"
 #include "io/atomic.h"
-#include "io/colour.h"
 #include "io/image.h"
-#include "io/sequence.h"
 #include "kernels/cuda/cuda_kernels.h"
 #include "nets/sam2/sam2.h"
 #include "nets/sam2/sam2_track.h"
 #include "tools/commands.h"
+#include "tools/track_io.h"
+#include "tools/track_prompts.h"
 
 static void track_usage(FILE *f) {
     fprintf(f,
-        "usage: roto track -m CKPT -i SEQUENCE [--frames A-B] --prompts P.json -o OUTPUT [options]\n"
+        "usage: roto track -m CKPT -i SEQUENCE --prompts P.json -o OUTPUT [options]\n"
+        "       roto track -m CKPT -i SEQUENCE --prompts P.json --exr-out MATTES.####.exr [options]\n"
         "\n"
         "SAM 2.1 video tracking of every object of P.json through SEQUENCE.\n"
         "\n"
-        "  -m, --model CKPT      SAM 2.1 checkpoint with its video tensors (.pt or .safetensors)\n"
-        "  --config FILE.json    architecture of a checkpoint that is not a released size\n"
-        "  -i, --input SEQ       frame pattern, e.g. plate.%%04d.exr or plate.####.png\n"
-        "  --frames A-B          frames to track (default: every frame found)\n"
-        "  --prompts P.json      {\"objects\": [{\"name\": \"actor\", \"keyframes\": [{\"frame\": 1001,\n"
-        "                        \"points\": [[x, y, 1], [x, y, 0]], \"box\": [x0, y0, x1, y1],\n"
-        "                        \"mask\": \"file.png\"}]}]} (points, box and mask optional per\n"
-        "                        keyframe; a mask is applied first, clicks then refine it)\n"
-        "  -o, --output PATTERN  output frames; {obj} becomes the object name (needed with more\n"
-        "                        than one object); .png/.tif/.dpx 8-bit 0/255, .exr float A\n"
-        "  --direction D         forward, backward or both (default): forward tracks from the\n"
-        "                        first keyframe to the end, backward from the last keyframe to\n"
-        "                        the start, both runs forward then backward from the first keyframe\n"
-        "  --skip-existing       do not rewrite outputs that exist (tracking still runs: the\n"
-        "                        memory of every frame is needed)\n"
-        "  --input-colorspace CS auto (default), srgb, linear, rec709, cineon\n"
-        "  --device D            cpu (default), cuda, cuda:N\n"
-        "  --precision P         fp32 (default); tf32, bf16, fp16 on cuda only\n"
-        "  --threads N           CPU threads (default: all cores)\n"
-        "  -q, --quiet           no progress on stderr\n");
+        "Input:\n"
+        "  -m, --model CKPT        SAM 2.1 checkpoint (.pt or .safetensors, with its video tensors)\n"
+        "  --config FILE.json      architecture of a checkpoint that is not a released size\n"
+        "  -i, --input SEQ         frame pattern: plate.####.exr, plate.%%04d.png, ...\n"
+        "  --frames A-B            frames to track (default: first to last found on disk)\n"
+        "  --hold-missing          a missing frame repeats the previous one (default: error)\n"
+        "  --input-colorspace CS   auto (default), srgb, linear, rec709, cineon\n"
+        "  --input-layer NAME      EXR plates: read NAME.R, NAME.G, NAME.B\n"
+        "  --prompts P.json        {\"objects\": [{\"name\": \"actor\", \"keyframes\": [{\"frame\": 1001,\n"
+        "                          \"points\": [[x, y, 1], [x, y, 0]], \"box\": [x0, y0, x1, y1],\n"
+        "                          \"mask\": \"file.png\"}]}]} (points, box, mask optional per keyframe)\n"
+        "Tracking:\n"
+        "  --direction D           forward (default): from the earliest keyframe to the end;\n"
+        "                          backward: from the latest keyframe to the start;\n"
+        "                          both: forward, then backward from the earliest keyframe\n"
+        "  --device D              cpu (default), cuda, cuda:N\n"
+        "  --precision P           fp32 (default); tf32, bf16, fp16 on cuda only\n"
+        "  --threads N             CPU threads (default: all cores)\n"
+        "Outputs (output frame numbers are the input's):\n"
+        "  -o, --output PATTERN    mattes per frame; {obj} becomes the object name (needed with\n"
+        "                          several objects). .png/.tif/.dpx: 8-bit 0/255; .exr with {obj}:\n"
+        "                          channel A; .exr without {obj}: one multi-layer EXR (obj_<name>.A)\n"
+        "  --exr-out PATTERN       one multi-layer EXR per frame, a layer obj_<name>.A per object\n"
+        "  --compression C         EXR compression: zip (default), zips, piz, none, rle, pxr24, ...\n"
+        "  --exr-float             EXR mattes as 32-bit float (default: half)\n"
+        "  --preview DIR           DIR/preview.####.png: the plate with every object's matte\n"
+        "                          overlaid in its own colour and outlined\n"
+        "  --contact-sheet FILE    a PNG grid of every Nth preview with frame numbers\n"
+        "  --contact-every N       frames between contact-sheet cells (default 10)\n"
+        "  --skip-existing         outputs that exist are not written again (tracking still\n"
+        "                          runs through their frames: the memory needs them)\n"
+        "Matte clean-up (in this order, as roto segment):\n"
+        "  --fill-holes AREA       fill holes of at most AREA pixels (0: every hole)\n"
+        "  --remove-islands AREA   remove foreground regions smaller than AREA pixels\n"
+        "  --dilate R, --erode R   grow / shrink by R pixels\n"
+        "  --feather R             Gaussian soft edge, sigma R/3\n"
+        "\n"
+        "  -q, --quiet             no progress on stderr\n");
 }
 
+enum { DIR_FORWARD = 0, DIR_BACKWARD = 1, DIR_BOTH = 2 };
+
 typedef struct {
-    const char *model, *config, *input, *frames, *prompts, *output;
-    int direction;  // 0 forward, 1 backward, 2 both
-    int skip_existing, quiet, threads, cuda, cuda_device;
+    const char *model, *config, *input, *frames, *prompts, *output, *exr_out, *preview, *contact, *layer;
+    int direction, skip_existing, quiet, threads, cuda, cuda_device, hold_missing, exr_float;
+    int contact_every;
     rt_precision precision;
     roto_colorspace colorspace;
+    roto_exr_compression compression;
+    track_cleanup cleanup;
 } track_args;
-
-typedef struct {
-    int frame;  // frame number
-    float points[2 * SAM2_MAX_POINTS];
-    int labels[SAM2_MAX_POINTS];
-    int n_points, has_box;
-    float box[4];
-    char *mask;          // mask file, or NULL
-    uint8_t *mask_data;  // its pixels (>= 0.5), read before the model loads
-} keyframe;
-
-typedef struct {
-    char *name;
-    keyframe *kf;
-    int n_kf;
-} track_object;
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int usage_error(const char *fmt, ...) {
@@ -90,13 +112,26 @@ static int usage_error(const char *fmt, ...) {
     return 2;
 }
 
+// "roto track: <what>: <the library's message>"; exit code 1.
 static int fail(const char *what) {
-    fprintf(stderr, "roto track: %s: %s\n", what, roto_last_error());
+    fprintf(stderr, "roto track: %s%s%s\n", what ? what : "", what ? ": " : "", roto_last_error());
     return 1;
 }
 
-static int option(int argc, char **argv, int *i, const char *name, const char *alias,
-                  const char **val) {
+static int fail_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int fail_msg(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "roto track: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n");
+    va_end(ap);
+    return 1;
+}
+
+// ---- options ---------------------------------------------------------------------------------------
+
+static int option(int argc, char **argv, int *i, const char *name, const char *alias, const char **val) {
     const char *a = argv[*i];
     size_t n = strlen(name);
     if (!strncmp(a, name, n) && a[n] == '=') {
@@ -108,560 +143,788 @@ static int option(int argc, char **argv, int *i, const char *name, const char *a
     return 1;
 }
 
+static int parse_radius(const char *opt, const char *v, float *out) {
+    char *end = NULL;
+    double r = v ? strtod(v, &end) : -1;
+    if (!v || *end || !(r >= 0 && r <= 10000)) return usage_error("%s %s: expected pixels in 0..10000", opt, v ? v : "");
+    *out = (float)r;
+    return 0;
+}
+
+static int parse_area(const char *opt, const char *v, long *out) {
+    char *end = NULL;
+    long n = v ? strtol(v, &end, 10) : -1;
+    if (!v || *end || n < 0) return usage_error("%s %s: expected a pixel count >= 0", opt, v ? v : "");
+    *out = n;
+    return 0;
+}
+
+static int parse_count(const char *opt, const char *v, int max, int *out) {
+    char *end = NULL;
+    long n = v ? strtol(v, &end, 10) : 0;
+    if (!v || *end || n < 1 || n > max) return usage_error("%s %s: expected a count in 1..%d", opt, v ? v : "", max);
+    *out = (int)n;
+    return 0;
+}
+
+static int parse_device(const char *v, track_args *a) {
+    if (v && !strcmp(v, "cpu")) {
+        a->cuda = 0;
+        return 0;
+    }
+    if (v && !strncmp(v, "cuda", 4) && (v[4] == 0 || v[4] == ':')) {
+        char *end = NULL;
+        a->cuda = 1;
+        a->cuda_device = v[4] ? (int)strtol(v + 5, &end, 10) : 0;
+        if (!v[4] || (v[5] && !*end && a->cuda_device >= 0)) return 0;
+    }
+    return usage_error("--device %s: cpu, cuda or cuda:N", v ? v : "");
+}
+
+// A string option: its value, or a usage error naming what it needs.
+#define STRING_OPT(name, alias, field, what)                                           \
+    else if (option(argc, argv, &i, name, alias, &v)) {                                \
+        if (!(a->field = v) || !*v) return usage_error("%s needs %s", name, what);    \
+    }
+
 static int parse_args(int argc, char **argv, track_args *a) {
     memset(a, 0, sizeof *a);
-    a->direction = 2;
+    a->direction = DIR_FORWARD;
+    a->contact_every = 10;
+    a->compression = ROTO_EXR_ZIP;
+    a->cleanup.fill_holes = -1;
     for (int i = 1; i < argc; i++) {
         const char *v = NULL;
+        int rc = 0;
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             track_usage(stdout);
             return -1;
-        } else if (option(argc, argv, &i, "--model", "-m", &v)) {
-            if (!(a->model = v)) return usage_error("--model needs a file");
-        } else if (option(argc, argv, &i, "--config", NULL, &v)) {
-            if (!(a->config = v)) return usage_error("--config needs a file");
-        } else if (option(argc, argv, &i, "--input", "-i", &v)) {
-            if (!(a->input = v)) return usage_error("--input needs a frame pattern");
-        } else if (option(argc, argv, &i, "--frames", NULL, &v)) {
-            if (!(a->frames = v)) return usage_error("--frames needs a range");
-        } else if (option(argc, argv, &i, "--prompts", NULL, &v)) {
-            if (!(a->prompts = v)) return usage_error("--prompts needs a file");
-        } else if (option(argc, argv, &i, "--output", "-o", &v)) {
-            if (!(a->output = v)) return usage_error("--output needs a pattern");
+        }
+        STRING_OPT("--model", "-m", model, "a checkpoint file")
+        STRING_OPT("--config", NULL, config, "a JSON file")
+        STRING_OPT("--input", "-i", input, "a frame pattern")
+        STRING_OPT("--frames", NULL, frames, "a range (1001-1100)")
+        STRING_OPT("--prompts", NULL, prompts, "a JSON file")
+        STRING_OPT("--output", "-o", output, "a pattern")
+        STRING_OPT("--exr-out", NULL, exr_out, "a pattern")
+        STRING_OPT("--preview", NULL, preview, "a directory")
+        STRING_OPT("--contact-sheet", NULL, contact, "a file name")
+        STRING_OPT("--input-layer", NULL, layer, "a layer name")
+        else if (option(argc, argv, &i, "--contact-every", NULL, &v)) {
+            rc = parse_count("--contact-every", v, 1000000, &a->contact_every);
+        } else if (option(argc, argv, &i, "--compression", NULL, &v)) {
+            if (!v || roto_exr_compression_parse(v, &a->compression) != ROTO_OK)
+                return usage_error("--compression %s: zip, zips, piz, none, rle, pxr24, b44, b44a", v ? v : "");
+        } else if (!strcmp(argv[i], "--exr-float")) {
+            a->exr_float = 1;
         } else if (option(argc, argv, &i, "--direction", NULL, &v)) {
-            if (v && !strcmp(v, "forward")) a->direction = 0;
-            else if (v && !strcmp(v, "backward")) a->direction = 1;
-            else if (v && !strcmp(v, "both")) a->direction = 2;
+            if (v && !strcmp(v, "forward")) a->direction = DIR_FORWARD;
+            else if (v && !strcmp(v, "backward")) a->direction = DIR_BACKWARD;
+            else if (v && !strcmp(v, "both")) a->direction = DIR_BOTH;
             else return usage_error("--direction %s: forward, backward or both", v ? v : "");
         } else if (!strcmp(argv[i], "--skip-existing")) {
             a->skip_existing = 1;
+        } else if (!strcmp(argv[i], "--hold-missing")) {
+            a->hold_missing = 1;
         } else if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet")) {
             a->quiet = 1;
         } else if (option(argc, argv, &i, "--input-colorspace", NULL, &v)) {
             if (!v || roto_colorspace_parse(v, &a->colorspace) != ROTO_OK)
-                return usage_error("--input-colorspace %s: auto, srgb, linear, rec709, cineon",
-                                   v ? v : "");
+                return usage_error("--input-colorspace %s: auto, srgb, linear, rec709, cineon", v ? v : "");
+        } else if (option(argc, argv, &i, "--fill-holes", NULL, &v)) {
+            rc = parse_area("--fill-holes", v, &a->cleanup.fill_holes);
+        } else if (option(argc, argv, &i, "--remove-islands", NULL, &v)) {
+            rc = parse_area("--remove-islands", v, &a->cleanup.remove_islands);
+        } else if (option(argc, argv, &i, "--dilate", NULL, &v)) {
+            rc = parse_radius("--dilate", v, &a->cleanup.dilate);
+        } else if (option(argc, argv, &i, "--erode", NULL, &v)) {
+            rc = parse_radius("--erode", v, &a->cleanup.erode);
+        } else if (option(argc, argv, &i, "--feather", NULL, &v)) {
+            rc = parse_radius("--feather", v, &a->cleanup.feather);
         } else if (option(argc, argv, &i, "--device", NULL, &v)) {
-            if (v && !strcmp(v, "cpu")) {
-                a->cuda = 0;
-            } else if (v && !strncmp(v, "cuda", 4) && (v[4] == 0 || v[4] == ':')) {
-                a->cuda = 1;
-                char *end = NULL;
-                a->cuda_device = v[4] ? (int)strtol(v + 5, &end, 10) : 0;
-                if (v[4] && (!*(v + 5) || *end || a->cuda_device < 0))
-                    return usage_error("--device %s: cpu, cuda or cuda:N", v);
-            } else {
-                return usage_error("--device %s: cpu, cuda or cuda:N", v ? v : "");
-            }
+            rc = parse_device(v, a);
         } else if (option(argc, argv, &i, "--precision", NULL, &v)) {
             if (!v || !rt_cuda_parse_precision(v, &a->precision))
                 return usage_error("--precision %s: fp32, tf32, bf16 or fp16", v ? v : "");
         } else if (option(argc, argv, &i, "--threads", NULL, &v)) {
-            char *end = NULL;
-            long n = v ? strtol(v, &end, 10) : 0;
-            if (!v || *end || n < 1 || n > 4096)
-                return usage_error("--threads %s: expected a count >= 1", v ? v : "");
-            a->threads = (int)n;
+            rc = parse_count("--threads", v, 4096, &a->threads);
         } else {
             return usage_error("unknown option '%s'", argv[i]);
         }
+        if (rc) return rc;
     }
     if (!a->model) return usage_error("missing --model");
     if (!a->input) return usage_error("missing --input");
     if (!a->prompts) return usage_error("missing --prompts");
-    if (!a->output) return usage_error("missing --output");
-    if (!a->cuda && a->precision != RT_PREC_FP32)
-        return usage_error("--precision other than fp32 needs --device cuda");
+    if (!a->output && !a->exr_out) return usage_error("missing --output (or --exr-out)");
+    if (a->contact && roto_format_from_extension(a->contact) != ROTO_FMT_PNG)
+        return usage_error("--contact-sheet %s: the sheet is a PNG (name it .png)", a->contact);
     return 0;
 }
 
-// ---- the architecture file (the keys of docs/cli.md's --config) ----------------------------
+// ---- the checkpoint --------------------------------------------------------------------------------
 
-static int ints(json_t *a, int *dst, int max, int *n) {
-    if (!json_is_array(a) || (int)json_array_size(a) > max) return 0;
-    for (size_t i = 0; i < json_array_size(a); i++) {
-        if (!json_is_integer(json_array_get(a, i))) return 0;
-        dst[i] = (int)json_integer_value(json_array_get(a, i));
-    }
-    if (n) *n = (int)json_array_size(a);
-    return 1;
-}
+// Keys of the video fixtures' index.json "config" that are not architecture: the
+// tracker reads them from the checkpoint's tensors (mem_dim, num_maskmem) or uses the
+// official video predictor's value (fill_hole_area 8).
+static const char *const VIDEO_KEYS[] = {"mem_dim", "num_maskmem", "fill_hole_area", NULL};
 
-static int load_config(const char *path, sam2_config *c) {
-    json_error_t err;
-    json_t *o = json_load_file(path, 0, &err);
-    if (!o) {
-        fprintf(stderr, "roto track: %s:%d: %s\n", path, err.line, err.text);
-        return 1;
-    }
-    memset(c, 0, sizeof *c);
-    const char *name = json_string_value(json_object_get(o, "name"));
-    snprintf(c->name, sizeof c->name, "%s", name ? name : "custom");
-    int n4 = 0, n4b = 0, n2 = 0;
-    int ok = json_is_integer(json_object_get(o, "image_size")) &&
-             json_is_integer(json_object_get(o, "embed_dim")) &&
-             json_is_integer(json_object_get(o, "num_heads")) &&
-             json_is_integer(json_object_get(o, "d_model")) &&
-             ints(json_object_get(o, "stages"), c->stages, 4, &n4) && n4 == 4 &&
-             ints(json_object_get(o, "window_spec"), c->window_spec, 4, &n4b) && n4b == 4 &&
-             ints(json_object_get(o, "global_att_blocks"), c->global_blocks, SAM2_MAX_GLOBAL,
-                  &c->n_global) &&
-             ints(json_object_get(o, "window_pos_embed_bkg_spatial_size"), c->pos_bkg, 2, &n2) &&
-             n2 == 2;
-    c->image_size = (int)json_integer_value(json_object_get(o, "image_size"));
-    c->embed_dim = (int)json_integer_value(json_object_get(o, "embed_dim"));
-    c->num_heads = (int)json_integer_value(json_object_get(o, "num_heads"));
-    c->d_model = (int)json_integer_value(json_object_get(o, "d_model"));
-    json_decref(o);
-    if (!ok) {
-        fprintf(stderr, "roto track: %s: needs image_size, embed_dim, num_heads, d_model, stages[4], "
-                "window_spec[4], global_att_blocks, window_pos_embed_bkg_spatial_size[2]\n", path);
-        return 1;
-    }
-    return 0;
-}
-
-// ---- the prompt file -------------------------------------------------------------------------
-
-static void objects_free(track_object *o, int n) {
-    for (int i = 0; i < n; i++) {
-        for (int k = 0; k < o[i].n_kf; k++) free(o[i].kf[k].mask), free(o[i].kf[k].mask_data);
-        free(o[i].kf);
-        free(o[i].name);
-    }
-    free(o);
-}
-
-static int bad_json(const char *file, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int bad_json(const char *file, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "roto track: %s: ", file);
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
-    va_end(ap);
-    return 1;
-}
-
-static int json_number(json_t *v, double *out) {
-    if (!json_is_number(v)) return 0;
-    *out = json_number_value(v);
-    return isfinite(*out);
-}
-
-// {"objects": [{"name": ..., "keyframes": [{"frame", "points", "box", "mask"}]}]}
-static int load_objects(const char *path, track_object **out, int *n_out) {
-    json_error_t err;
-    json_t *root = json_load_file(path, 0, &err);
-    if (!root) return bad_json(path, "line %d: %s", err.line, err.text);
-    char dirbuf[PATH_MAX];
-    snprintf(dirbuf, sizeof dirbuf, "%s", path);
-    const char *base = dirname(dirbuf);
-    json_t *objs = json_object_get(root, "objects");
-    int rc = 0, n = 0;
-    track_object *o = NULL;
-    if (!json_is_array(objs) || json_array_size(objs) == 0) {
-        rc = bad_json(path, "expected {\"objects\": [...]} with at least one object");
-        goto done;
-    }
-    n = (int)json_array_size(objs);
-    o = calloc((size_t)n, sizeof *o);
-    for (int i = 0; i < n && !rc; i++) {
-        json_t *ob = json_array_get(objs, i), *v;
-        const char *key;
-        json_object_foreach(ob, key, v) {
-            if (strcmp(key, "name") && strcmp(key, "keyframes")) {
-                rc = bad_json(path, "object %d: unknown key '%s'", i, key);
-                break;
-            }
-        }
-        if (rc) break;
-        const char *name = json_string_value(json_object_get(ob, "name"));
-        if (!name || !*name || strchr(name, '/')) {
-            rc = bad_json(path, "object %d: needs a \"name\" (non-empty, no '/')", i);
-            break;
-        }
-        for (int j = 0; j < i; j++)
-            if (!strcmp(o[j].name, name)) rc = bad_json(path, "two objects are named '%s'", name);
-        o[i].name = strdup(name);
-        json_t *kfs = json_object_get(ob, "keyframes");
-        if (!json_is_array(kfs) || json_array_size(kfs) == 0) {
-            rc = bad_json(path, "object '%s': needs \"keyframes\" (at least one)", name);
-            break;
-        }
-        o[i].n_kf = (int)json_array_size(kfs);
-        o[i].kf = calloc((size_t)o[i].n_kf, sizeof *o[i].kf);
-        for (int k = 0; k < o[i].n_kf && !rc; k++) {
-            json_t *kf = json_array_get(kfs, k);
-            keyframe *K = &o[i].kf[k];
-            json_object_foreach(kf, key, v) {
-                if (strcmp(key, "frame") && strcmp(key, "points") && strcmp(key, "box") &&
-                    strcmp(key, "mask")) {
-                    rc = bad_json(path, "object '%s' keyframe %d: unknown key '%s'", name, k, key);
-                    break;
-                }
-            }
-            if (rc) break;
-            if (!json_is_integer(json_object_get(kf, "frame"))) {
-                rc = bad_json(path, "object '%s' keyframe %d: needs an integer \"frame\"", name, k);
-                break;
-            }
-            K->frame = (int)json_integer_value(json_object_get(kf, "frame"));
-            json_t *pts = json_object_get(kf, "points");
-            if (pts && (!json_is_array(pts) || json_array_size(pts) > SAM2_MAX_POINTS)) {
-                rc = bad_json(path, "object '%s' frame %d: \"points\" must be a list of at most %d "
-                              "[x, y] or [x, y, label]", name, K->frame, SAM2_MAX_POINTS);
-                break;
-            }
-            for (size_t p = 0; pts && p < json_array_size(pts) && !rc; p++) {
-                json_t *pt = json_array_get(pts, p);
-                double x, y, l = 1;
-                size_t np = json_array_size(pt);
-                if (!json_is_array(pt) || np < 2 || np > 3 || !json_number(json_array_get(pt, 0), &x) ||
-                    !json_number(json_array_get(pt, 1), &y) ||
-                    (np == 3 && (!json_number(json_array_get(pt, 2), &l) || (l != 0 && l != 1)))) {
-                    rc = bad_json(path, "object '%s' frame %d point %zu: expected [x, y] or [x, y, 0|1]",
-                                  name, K->frame, p);
-                    break;
-                }
-                K->points[2 * K->n_points] = (float)x;
-                K->points[2 * K->n_points + 1] = (float)y;
-                K->labels[K->n_points++] = (int)l;
-            }
-            json_t *box = json_object_get(kf, "box");
-            if (box) {
-                double b[4];
-                if (!json_is_array(box) || json_array_size(box) != 4 ||
-                    !json_number(json_array_get(box, 0), &b[0]) || !json_number(json_array_get(box, 1), &b[1]) ||
-                    !json_number(json_array_get(box, 2), &b[2]) || !json_number(json_array_get(box, 3), &b[3])) {
-                    rc = bad_json(path, "object '%s' frame %d: \"box\" must be [x0, y0, x1, y1]", name,
-                                  K->frame);
-                    break;
-                }
-                K->has_box = 1;
-                for (int c = 0; c < 4; c++) K->box[c] = (float)b[c];
-            }
-            json_t *mask = json_object_get(kf, "mask");
-            if (mask) {
-                const char *m = json_string_value(mask);
-                if (!m || !*m) {
-                    rc = bad_json(path, "object '%s' frame %d: \"mask\" must be a file name", name, K->frame);
-                    break;
-                }
-                char full[PATH_MAX];
-                snprintf(full, sizeof full, "%s%s%s", m[0] == '/' ? "" : base, m[0] == '/' ? "" : "/", m);
-                K->mask = strdup(full);
-            }
-            if (!K->n_points && !K->has_box && !K->mask)
-                rc = bad_json(path, "object '%s' frame %d: give points, a box or a mask", name, K->frame);
-            for (int j = 0; j < k && !rc; j++)
-                if (o[i].kf[j].frame == K->frame)
-                    rc = bad_json(path, "object '%s': two keyframes on frame %d", name, K->frame);
-        }
-    }
-done:
-    json_decref(root);
-    if (rc) {
-        objects_free(o, n);
-        return 1;
-    }
-    *out = o;
-    *n_out = n;
-    return 0;
-}
-
-// ---- frames --------------------------------------------------------------------------------------
-
-typedef struct {
-    roto_seq_reader *seq;
-    roto_colorspace cs;
-    int W, H;
-    float *rgbf;
-} frame_source;
-
-// A sequence frame as 8-bit sRGB RGB (the official loader works on 8-bit frames).
-static roto_status read_frame(void *user, int index, uint8_t *rgb) {
-    frame_source *src = user;
-    roto_frame fr = {0};
-    int missing = 0;
-    ROTO_TRY(roto_seq_load(src->seq, index, &fr, &missing));
-    roto_status st = ROTO_OK;
-    if (fr.width != src->W || fr.height != src->H) {
-        st = roto_fail(ROTO_ERR_FORMAT, "frame %d is %dx%d, the first frame %dx%d",
-                       roto_seq_frame_number(src->seq, index), fr.width, fr.height, src->W, src->H);
-    }
-    roto_colorspace cs = src->cs;
-    if (st == ROTO_OK) st = roto_colorspace_resolve(&fr, src->cs, &cs);
-    if (st == ROTO_OK) st = roto_frame_to_srgb(&fr, cs, 0, src->rgbf);
-    roto_frame_free(&fr);
-    ROTO_TRY(st);
-    size_t n = (size_t)src->W * src->H * 3;
-    for (size_t i = 0; i < n; i++) {
-        float v = src->rgbf[i] * 255.0f;
-        rgb[i] = (uint8_t)(v <= 0.0f ? 0 : v >= 255.0f ? 255 : (int)(v + 0.5f));
-    }
-    return ROTO_OK;
-}
-
-static int load_mask(const char *path, int W, int H, uint8_t **out) {
-    roto_frame f = {0};
-    if (roto_image_read(path, NULL, &f) != ROTO_OK) return fail(path);
-    if (f.width != W || f.height != H) {
-        fprintf(stderr, "roto track: the mask %s is %dx%d but the frames are %dx%d\n", path, f.width,
-                f.height, W, H);
-        roto_frame_free(&f);
-        return 1;
-    }
-    size_t n = roto_frame_pixels(&f);
-    uint8_t *m = malloc(n);
-    int c = (f.channels == 2 || f.channels == 4) ? f.channels - 1 : 0;
-    for (size_t i = 0; i < n; i++) m[i] = roto_frame_value(&f, i * (size_t)f.channels + (size_t)c) >= 0.5f;
-    roto_frame_free(&f);
-    *out = m;
-    return 0;
-}
-
-// ---- writing -------------------------------------------------------------------------------------
-
-typedef struct {
-    const track_args *a;
-    roto_seq_reader *seq;
-    const track_object *objs;
-    int n_objs;
-    int W, H;
-    uint8_t *written;    // per sequence index: results already written this run
-    int n_done, n_total; // frames emitted / to emit
-    double t0;
-    float *buf;
-} writer;
-
-static roto_status write_mask(const char *path, const uint8_t *mask, int W, int H, float *buf) {
-    roto_image_format fmt = roto_format_from_extension(path);
-    roto_frame f = {0};
-    ROTO_TRY(roto_frame_alloc(&f, W, H, 1, ROTO_PIX_F32, 32));
-    float *d = f.data;
-    for (size_t i = 0; i < (size_t)W * H; i++) d[i] = mask[i] ? 1.0f : 0.0f;
-    (void)buf;
-    roto_write_opts o;
-    roto_write_opts_init(&o);
-    o.format = fmt;
-    o.bit_depth = fmt == ROTO_FMT_EXR ? 32 : 8;
-    if (fmt == ROTO_FMT_EXR) snprintf(f.channel_names[0], sizeof f.channel_names[0], "A");
-    roto_status st = roto_image_write(path, &f, &o);
-    roto_frame_free(&f);
+static roto_status config_from(json_t *root, const char *what, sam2_config *cfg) {
+    json_t *c = json_is_object(root) ? json_object_get(root, "config") : NULL;
+    json_t *copy = json_deep_copy(json_is_object(c) ? c : root);
+    if (!copy) return roto_fail(ROTO_ERR_FORMAT, "%s: not a JSON object", what);
+    for (int i = 0; VIDEO_KEYS[i] && json_is_object(copy); i++) json_object_del(copy, VIDEO_KEYS[i]);
+    roto_status st = roto_config_from_json(copy, what, cfg);
+    json_decref(copy);
     return st;
 }
 
-static roto_status on_frame(void *user, const sam2_track_result *r) {
-    writer *w = user;
-    if (w->written[r->frame]) return ROTO_OK;  // (the first keyframe is emitted by both passes)
-    int number = roto_seq_frame_number(w->seq, r->frame);
-    for (int k = 0; k < r->n_objects; k++) {
-        const sam2_track_object *o = &r->objects[k];
-        char path[PATH_MAX];
-        ROTO_TRY(roto_seq_output_path(w->a->output, w->objs[o->obj].name, number, path, sizeof path));
-        if (w->a->skip_existing) {
-            FILE *f = fopen(path, "rb");
-            if (f) {
-                fclose(f);
-                continue;
-            }
-        }
-        ROTO_TRY(write_mask(path, o->mask, w->W, w->H, w->buf));
+// The architecture, from the file's header only: --config, else the "sam2_config" a
+// roto-converted file carries, else the released variant detected from the tensors.
+// Files that are not SAM 2, or have no video tensors, are refused here.
+static roto_status resolve_model(const track_args *a, sam2_config *cfg) {
+    rt_weights w;
+    ROTO_TRY(rt_weights_open(&w, a->model));
+    rt_model_info info;
+    roto_status st = rt_model_detect(&w, &info);
+    const char *meta = st == ROTO_OK ? rt_weights_meta(&w, "sam2_config") : NULL;
+    json_error_t err;
+    json_t *root = NULL;
+    if (st != ROTO_OK) {
+    } else if (info.family != RT_FAMILY_SAM2) {
+        st = roto_fail(ROTO_ERR_UNSUPPORTED, "%s holds %s, not a SAM 2 model", a->model,
+                       info.family == RT_FAMILY_UNKNOWN ? "no model roto recognises" : info.description);
+    } else if (!strcmp(info.version, "2")) {
+        st = roto_fail(ROTO_ERR_UNSUPPORTED, "%s is an image-only SAM 2 export: tracking needs the video tensors "
+                       "(memory encoder, memory attention) of the full checkpoint", a->model);
+    } else if (a->config) {
+        if (!(root = json_load_file(a->config, 0, &err)))
+            st = roto_fail(ROTO_ERR_FORMAT, "%s: line %d: %s", a->config, err.line, err.text);
+        else st = config_from(root, a->config, cfg);
+    } else if (meta) {
+        if (!(root = json_loads(meta, 0, &err)))
+            st = roto_fail(ROTO_ERR_FORMAT, "%s: metadata \"sam2_config\": %s", a->model, err.text);
+        else st = config_from(root, a->model, cfg);
+    } else if (info.variant[0]) {
+        st = sam2_config_variant(cfg, info.variant);
+    } else {
+        st = roto_fail(ROTO_ERR_UNSUPPORTED, "%s: a SAM 2 checkpoint of a size roto does not know (Hiera embed "
+                       "dim %d, %d blocks): give its architecture with --config FILE.json", a->model,
+                       info.embed_dim, info.n_blocks);
     }
-    w->written[r->frame] = 1;
-    w->n_done++;
-    if (!w->a->quiet) {
-        double el = rt_now_seconds() - w->t0, fps = w->n_done / (el > 0 ? el : 1e-9);
-        double eta = (w->n_total - w->n_done) / (fps > 0 ? fps : 1e-9);
-        fprintf(stderr, "\rroto track: frame %d  %d/%d  %.2f fps  ETA %d:%02d   ", number, w->n_done,
-                w->n_total, fps, (int)eta / 60, (int)eta % 60);
-        fflush(stderr);
+    json_decref(root);
+    rt_weights_close(&w);
+    return st;
+}
+
+// ---- everything one run needs ------------------------------------------------------------------------
+
+typedef struct {
+    const track_args *a;
+    track_objects objs;
+    roto_seq_reader seq;
+    int have_seq;
+    int nf, W, H;
+    int *src;                 // per sequence index: the index read (--hold-missing)
+    int first_kf, last_kf, max_kf;
+    int lo, hi;               // sequence indices written
+    int defer;                // written by the second pass only (both), or -1
+    track_out_plan plan;
+    const char **layer_names;
+    // while tracking
+    track_feeder feed;
+    roto_writer *writer;
+    int pass;                 // 0 first propagation, 1 second
+    uint8_t *emitted;         // per sequence index
+    int n_done, n_total;      // frames emitted / to emit
+    long n_files, n_kept;     // files queued / left as they were
+    int last_number;
+    double t0, last_print;
+    int tty, delay_ms, interrupted;
+} track_run;
+
+// ---- validation ------------------------------------------------------------------------------------------
+
+// "1005-1007, 1010" for sorted frame numbers, cut to fit.
+static void ranges_string(const int *v, int n, char *out, size_t cap) {
+    size_t len = 0;
+    out[0] = '\0';
+    for (int i = 0; i < n;) {
+        int j = i;
+        while (j + 1 < n && v[j + 1] == v[j] + 1) j++;
+        char item[48];
+        if (j > i) snprintf(item, sizeof item, "%s%d-%d", i ? ", " : "", v[i], v[j]);
+        else snprintf(item, sizeof item, "%s%d", i ? ", " : "", v[i]);
+        if (len + strlen(item) + 5 >= cap) {
+            snprintf(out + len, cap - len, ", ...");
+            return;
+        }
+        len += (size_t)snprintf(out + len, cap - len, "%s", item);
+        i = j + 1;
+    }
+}
+
+static int cmp_int(const void *a, const void *b) {
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+// Which outputs: -o with {obj} (a file per object), -o NAME.exr or --exr-out (one
+// multi-layer EXR); usage errors for names that cannot work.
+static int choose_outputs(track_run *R) {
+    const track_args *a = R->a;
+    track_out_plan *p = &R->plan;
+    int n = R->objs.n;
+    p->multi_pattern = a->exr_out;
+    if (a->output) {
+        roto_image_format fmt = roto_format_from_extension(a->output);
+        int has_obj = strstr(a->output, "{obj}") != NULL;
+        if (fmt == ROTO_FMT_UNKNOWN || fmt == ROTO_FMT_JPEG)
+            return usage_error("--output %s: the extension names the format (.png, .tif, .dpx, .exr)", a->output);
+        if (!has_obj && fmt == ROTO_FMT_EXR) {
+            if (a->exr_out)
+                return usage_error("--output %s and --exr-out %s: both are multi-layer EXRs; give one (or {obj} "
+                                   "in --output for a file per object)", a->output, a->exr_out);
+            p->multi_pattern = a->output;
+        } else if (!has_obj && n > 1) {
+            return usage_error("--output %s: %d objects need {obj} in the name (their mattes would collide), or "
+                               "an .exr name for one multi-layer EXR", a->output, n);
+        } else {
+            p->obj_pattern = a->output;
+        }
+    }
+    const char *multi_opt = p->multi_pattern == a->output ? "--output" : "--exr-out";
+    if (p->multi_pattern && roto_format_from_extension(p->multi_pattern) != ROTO_FMT_EXR)
+        return usage_error("%s %s: the multi-layer output is an EXR (name it .exr)", multi_opt, p->multi_pattern);
+    if (p->multi_pattern && strstr(p->multi_pattern, "{obj}"))
+        return usage_error("%s %s: one file holds every object: no {obj} in the name", multi_opt, p->multi_pattern);
+    // One file per frame: the patterns need a frame field.
+    const char *patterns[2] = {p->obj_pattern, p->multi_pattern}, *opts[2] = {"--output", multi_opt};
+    for (int x = 0; x < 2; x++) {
+        char exp[PATH_MAX];
+        roto_seq_pattern sp;
+        if (!patterns[x]) continue;
+        if (roto_seq_expand_obj(patterns[x], R->objs.obj[0].name, exp, sizeof exp) != ROTO_OK ||
+            roto_seq_parse_pattern(exp, &sp) != ROTO_OK)
+            return fail(patterns[x]);
+        if (!sp.has_frame)
+            return usage_error("%s %s: needs a frame number field (#### or %%04d): one file per frame", opts[x],
+                               patterns[x]);
+    }
+    if (p->multi_pattern) {
+        // Layer names must stay apart once sanitised (obj_<name>).
+        R->layer_names = calloc((size_t)n, sizeof(char *));
+        if (!R->layer_names) return fail_msg("out of memory");
+        for (int i = 0; i < n; i++) {
+            char layer[300], other[300];
+            if (roto_exr_object_layer(R->objs.obj[i].name, layer, sizeof layer) != ROTO_OK) return fail(a->prompts);
+            for (int j = 0; j < i; j++) {
+                roto_exr_object_layer(R->objs.obj[j].name, other, sizeof other);
+                if (!strcmp(layer, other))
+                    return fail_msg("%s: objects '%s' and '%s' would both be the EXR layer %s (layer names keep only "
+                                    "A-Z a-z 0-9 _ -)", a->prompts, R->objs.obj[j].name, R->objs.obj[i].name, layer);
+            }
+            R->layer_names[i] = R->objs.obj[i].name;
+        }
+        p->layer_names = R->layer_names;
+    }
+    return 0;
+}
+
+// Every frame of the range on disk (or held), and the first frame's size and colour
+// space, before any decoding.
+static int open_sequence(track_run *R) {
+    const track_args *a = R->a;
+    roto_read_opts ro;
+    roto_read_opts_init(&ro);
+    ro.layer = a->layer;
+    if (roto_seq_open(&R->seq, a->input, a->frames, &ro, a->hold_missing) != ROTO_OK) return fail(a->input);
+    R->have_seq = 1;
+    int nf = R->nf = roto_seq_count(&R->seq), n_missing = 0, last_good = -1;
+    R->src = malloc((size_t)nf * sizeof(int));
+    int *missing = malloc((size_t)nf * sizeof(int));
+    if (!R->src || !missing) {
+        free(missing);
+        return fail_msg("out of memory");
+    }
+    for (int i = 0; i < nf; i++) {
+        char path[PATH_MAX];
+        struct stat st;
+        if (roto_seq_path(&R->seq, i, path, sizeof path) != ROTO_OK) {
+            free(missing);
+            return fail(a->input);
+        }
+        if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+            R->src[i] = last_good = i;
+        } else {
+            missing[n_missing++] = roto_seq_frame_number(&R->seq, i);
+            R->src[i] = last_good;
+        }
+    }
+    char list[512] = "";
+    qsort(missing, (size_t)n_missing, sizeof(int), cmp_int);
+    ranges_string(missing, n_missing, list, sizeof list);
+    free(missing);
+    if (n_missing && !a->hold_missing)
+        return fail_msg("%s: %d frame%s missing: %s (--hold-missing repeats the previous frame instead)", a->input,
+                        n_missing, n_missing == 1 ? " is" : "s are", list);
+    if (n_missing && R->src[0] < 0)
+        return fail_msg("%s: the first frame (%d) is missing: there is nothing to hold", a->input,
+                        roto_seq_frame_number(&R->seq, 0));
+    if (n_missing && !a->quiet)
+        fprintf(stderr, "roto track: holding the previous frame for %d missing frame%s: %s\n", n_missing,
+                n_missing == 1 ? "" : "s", list);
+    roto_frame hdr = {0};
+    char path[PATH_MAX];
+    roto_colorspace cs;
+    int ok = roto_seq_path(&R->seq, R->src[0], path, sizeof path) == ROTO_OK &&
+             roto_image_probe(path, &ro, &hdr) == ROTO_OK && roto_colorspace_resolve(&hdr, a->colorspace, &cs) == ROTO_OK;
+    R->W = hdr.width, R->H = hdr.height;
+    roto_frame_free(&hdr);
+    return ok ? 0 : fail(NULL);
+}
+
+// Keyframes to sequence indices; the span to write follows from the direction.
+static int locate_keyframes(track_run *R) {
+    const track_args *a = R->a;
+    R->first_kf = R->nf, R->last_kf = -1, R->max_kf = 1;
+    for (int i = 0; i < R->objs.n; i++) {
+        track_object *o = &R->objs.obj[i];
+        R->max_kf = o->n_kf > R->max_kf ? o->n_kf : R->max_kf;
+        for (int k = 0; k < o->n_kf; k++) {
+            track_keyframe *K = &o->kf[k];
+            for (int j = 0; j < R->nf && K->index < 0; j++)
+                if (roto_seq_frame_number(&R->seq, j) == K->frame) K->index = j;
+            if (K->index < 0) {
+                int lo = roto_seq_frame_number(&R->seq, 0), hi = roto_seq_frame_number(&R->seq, R->nf - 1);
+                char range[64];
+                if (R->nf == 1) snprintf(range, sizeof range, "frame %d only", lo);
+                else snprintf(range, sizeof range, "frames %d-%d", lo < hi ? lo : hi, lo < hi ? hi : lo);
+                return fail_msg("%s: object '%s': keyframe %d is not in the sequence (%s%s)", a->prompts, o->name,
+                                K->frame, range, a->frames ? " of --frames" : "");
+            }
+            R->first_kf = K->index < R->first_kf ? K->index : R->first_kf;
+            R->last_kf = K->index > R->last_kf ? K->index : R->last_kf;
+        }
+    }
+    if (track_objects_check_image(&R->objs, R->W, R->H) != ROTO_OK) return fail(a->prompts);
+    R->lo = a->direction == DIR_FORWARD ? R->first_kf : 0;
+    R->hi = a->direction == DIR_BACKWARD ? R->last_kf : R->nf - 1;
+    R->defer = a->direction == DIR_BOTH && R->first_kf > 0 ? R->first_kf : -1;
+    R->n_total = R->hi - R->lo + 1;
+    return 0;
+}
+
+static int make_dir_for(const char *path) {
+    char buf[PATH_MAX];
+    snprintf(buf, sizeof buf, "%s", path);
+    const char *dir = dirname(buf);
+    if (roto_mkdir_p(dir) != ROTO_OK || roto_check_writable_dir(dir) != ROTO_OK) {
+        fprintf(stderr, "roto track: cannot write %s: %s\n", path, roto_last_error());
+        return 1;
+    }
+    // Temp files of an earlier run that was killed (SIGKILL, power loss).
+    int removed = 0;
+    if (roto_atomic_remove_stale(dir, &removed) == ROTO_OK && removed > 0)
+        fprintf(stderr, "roto track: removed %d temp file%s left by an interrupted run in %s\n", removed,
+                removed == 1 ? "" : "s", dir);
+    return 0;
+}
+
+// Every output path of the first written frame: pairwise distinct, not an input
+// frame; then their directories created and probed, the contact sheet laid out.
+static int prepare_outputs(track_run *R) {
+    const track_args *a = R->a;
+    track_out_plan *p = &R->plan;
+    int n = R->objs.n, number = roto_seq_frame_number(&R->seq, R->lo), n_paths = 0, rc = 0;
+    p->objs = &R->objs;
+    p->W = R->W, p->H = R->H;
+    p->compression = a->compression;
+    p->exr_float = a->exr_float;
+    p->cleanup = a->cleanup;
+    p->model_name = strrchr(a->model, '/') ? strrchr(a->model, '/') + 1 : a->model;
+    if (a->preview) {
+        // preview.<frame>.png with the input's padding.
+        char hashes[16] = "%d";
+        if (R->seq.pat.padding > 0 && R->seq.pat.padding < 10) {
+            memset(hashes, '#', (size_t)R->seq.pat.padding);
+            hashes[R->seq.pat.padding] = '\0';
+        }
+        snprintf(p->preview_pattern, sizeof p->preview_pattern, "%s/preview.%s.png", a->preview, hashes);
+    }
+    char(*paths)[PATH_MAX] = calloc((size_t)n + 4, PATH_MAX);
+    const char **opts = calloc((size_t)n + 4, sizeof(char *));
+    char in_path[PATH_MAX];
+    if (!paths || !opts) rc = fail_msg("out of memory");
+    for (int k = 0; !rc && p->obj_pattern && k < n; k++, n_paths++) {
+        opts[n_paths] = "--output";
+        if (track_out_path(p->obj_pattern, R->objs.obj[k].name, number, paths[n_paths]) != ROTO_OK) rc = fail(NULL);
+    }
+    if (!rc && p->multi_pattern) {
+        opts[n_paths] = p->multi_pattern == a->output ? "--output" : "--exr-out";
+        if (track_out_path(p->multi_pattern, NULL, number, paths[n_paths++]) != ROTO_OK) rc = fail(NULL);
+    }
+    if (!rc && a->preview) {
+        opts[n_paths] = "--preview";
+        if (track_out_path(p->preview_pattern, NULL, number, paths[n_paths++]) != ROTO_OK) rc = fail(NULL);
+    }
+    if (!rc && a->contact) {
+        opts[n_paths] = "--contact-sheet";
+        snprintf(paths[n_paths++], PATH_MAX, "%s", a->contact);
+    }
+    if (!rc && roto_seq_path(&R->seq, R->lo, in_path, sizeof in_path) != ROTO_OK) rc = fail(NULL);
+    for (int x = 0; !rc && x < n_paths; x++) {
+        if (!strcmp(paths[x], in_path)) rc = fail_msg("%s would overwrite the input frame %s", opts[x], in_path);
+        for (int y = 0; !rc && y < x; y++)
+            if (!strcmp(paths[x], paths[y])) rc = fail_msg("%s and %s would both write %s", opts[y], opts[x], paths[x]);
+    }
+    for (int x = 0; !rc && x < n_paths; x++) rc = make_dir_for(paths[x]);
+    free(paths);
+    free(opts);
+    if (!rc && a->contact) {
+        if (roto_contact_init(&p->sheet, (R->hi - R->lo) / a->contact_every + 1, R->W, R->H, 320, 0) != ROTO_OK)
+            return fail("--contact-sheet");
+        p->contact_lo = R->lo;
+        p->contact_every = a->contact_every;
+    }
+    return rc;
+}
+
+// --skip-existing with every output of every frame there: nothing to compute.
+static int nothing_to_do(const track_run *R) {
+    if (R->a->contact && !roto_output_exists(R->a->contact)) return 0;
+    track_out_job probe = {0};
+    probe.write_obj = calloc((size_t)R->objs.n, 1);
+    int all = probe.write_obj != NULL;
+    for (int i = R->lo; all && i <= R->hi; i++) {
+        int n_write = 0, n_kept = 0;
+        all = track_out_select(&R->plan, &R->seq, i, 1, &probe, &n_write, &n_kept) == ROTO_OK && n_write == 0;
+    }
+    free(probe.write_obj);
+    return all;
+}
+
+// ---- tracking ---------------------------------------------------------------------------------------------
+
+static volatile sig_atomic_t g_signal;
+
+// The first SIGINT/SIGTERM asks to stop after the current frame; the handler is
+// one-shot (SA_RESETHAND), so a second signal ends the process at once (atomic
+// writes still leave no partial file under a final name).
+static void on_signal(int sig) { g_signal = sig; }
+
+static void install_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESETHAND | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+static void progress(track_run *R, int force) {
+    if (R->a->quiet) return;
+    double now = rt_now_seconds(), el = now - R->t0;
+    if (!force && !R->tty && now - R->last_print < 5.0) return;  // logs: a line every 5 s
+    R->last_print = now;
+    double fps = R->n_done / (el > 1e-9 ? el : 1e-9);
+    int eta = (int)((R->n_total - R->n_done) / (fps > 1e-9 ? fps : 1e-9) + 0.5);
+    fprintf(stderr, "%sroto track: frame %d  %d/%d  %.2f fps  ETA %d:%02d:%02d%s", R->tty ? "\r" : "",
+            R->last_number, R->n_done, R->n_total, fps, eta / 3600, eta / 60 % 60, eta % 60, R->tty ? "   " : "\n");
+    fflush(stderr);
+}
+
+// A frame's results: queue its outputs (the writer owns the job from the push on).
+static roto_status queue_frame(track_run *R, const sam2_track_result *r, int *n_write, int *n_kept) {
+    const track_out_plan *p = &R->plan;
+    size_t npix = (size_t)R->W * R->H;
+    int preview = p->preview_pattern[0] || p->sheet.n_cells > 0;
+    int exr_meta = p->multi_pattern || (p->obj_pattern && roto_format_from_extension(p->obj_pattern) == ROTO_FMT_EXR);
+    track_out_job *j = calloc(1, sizeof *j);
+    if (!j || !(j->write_obj = calloc((size_t)R->objs.n, 1))) {
+        track_out_free(NULL, j);
+        return roto_fail(ROTO_ERR_OOM, "out of memory");
+    }
+    j->index = r->frame;
+    j->number = roto_seq_frame_number(&R->seq, r->frame);
+    roto_status st = track_out_select(p, &R->seq, r->frame, R->a->skip_existing, j, n_write, n_kept);
+    if (st != ROTO_OK || (*n_write == 0 && j->contact_cell < 0)) {
+        track_out_free(NULL, j);
+        return st;
+    }
+    j->masks = malloc((size_t)R->objs.n * npix);
+    if (!j->masks) st = roto_fail(ROTO_ERR_OOM, "out of memory");
+    for (int k = 0; k < r->n_objects && st == ROTO_OK; k++)
+        memcpy(j->masks + (size_t)r->objects[k].obj * npix, r->objects[k].mask, npix);
+    roto_frame_meta_init(&j->meta, R->W, R->H);
+    if (st == ROTO_OK && (preview || exr_meta)) {
+        const roto_frame *plate = NULL;
+        st = track_feeder_get(&R->feed, r->frame, &plate);
+        if (st == ROTO_OK) j->meta = plate->meta;
+        if (st == ROTO_OK && (j->write_preview || j->contact_cell >= 0)) {
+            if (!(j->plate = malloc(npix * 3))) st = roto_fail(ROTO_ERR_OOM, "out of memory");
+            const uint16_t *d = plate->data;
+            for (size_t q = 0; j->plate && q < npix * 3; q++) j->plate[q] = (uint8_t)d[q];
+        }
+    }
+    if (st != ROTO_OK) {
+        track_out_free(NULL, j);
+        return st;
+    }
+    return roto_writer_push(R->writer, j);
+}
+
+static roto_status on_frame(void *user, const sam2_track_result *r) {
+    track_run *R = user;
+    int i = r->frame;
+    // In `both` the earliest keyframe is emitted by both passes; the second pass's
+    // result (with the memory of both sides) is the one written, as in the official
+    // notebooks where the reverse pass overwrites the forward one.
+    if (!(R->pass == 0 && i == R->defer) && !R->emitted[i] && i >= R->lo && i <= R->hi) {
+        int n_write = 0, n_kept = 0;
+        ROTO_TRY(queue_frame(R, r, &n_write, &n_kept));
+        R->emitted[i] = 1;
+        R->n_done++;
+        R->n_files += n_write;
+        R->n_kept += n_kept;
+        R->last_number = roto_seq_frame_number(&R->seq, i);
+        progress(R, R->n_done == R->n_total);
+        if (R->delay_ms > 0) {  // test hook: slow runs down to interrupt them mid-sequence
+            struct timespec ts = {R->delay_ms / 1000, (long)(R->delay_ms % 1000) * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+    }
+    if (g_signal) {
+        R->interrupted = 1;
+        return roto_fail(ROTO_ERR_IO, "interrupted");
     }
     return ROTO_OK;
 }
 
-// ---- main ------------------------------------------------------------------------------------------
+// Every keyframe, in file order: a mask first, then clicks and a box refining it.
+static int add_prompts(track_run *R, sam2_track *trk) {
+    for (int i = 0; i < R->objs.n; i++) {
+        int id;
+        if (sam2_track_add_object(trk, &id) != ROTO_OK) return fail("object");
+        for (int k = 0; k < R->objs.obj[i].n_kf; k++) {
+            const track_keyframe *K = &R->objs.obj[i].kf[k];
+            char what[512];
+            snprintf(what, sizeof what, "object '%s' frame %d", R->objs.obj[i].name, K->frame);
+            if (K->mask_data) {
+                sam2_track_prompt p = {.mask = K->mask_data};
+                if (sam2_track_add_prompt(trk, id, K->index, &p, NULL, NULL) != ROTO_OK) return fail(what);
+            }
+            if (K->n_points || K->has_box) {
+                sam2_track_prompt p = {.points = K->n_points ? K->points : NULL, .labels = K->labels,
+                                       .n_points = K->n_points, .box = K->has_box ? K->box : NULL};
+                if (sam2_track_add_prompt(trk, id, K->index, &p, NULL, NULL) != ROTO_OK) return fail(what);
+            }
+        }
+    }
+    return 0;
+}
+
+// The order the tracker will read plates in: the keyframes (memory-encoded at the
+// start of the first propagation), then the passes (repeats in a row dropped: the
+// tracker keeps the last frame's features).
+static int *read_order(const track_run *R, int *n_out) {
+    int nf = R->nf, n = 0;
+    int *order = malloc(((size_t)nf * 2 + (size_t)R->objs.n * (size_t)R->max_kf + 2) * sizeof(int));
+    if (!order) return NULL;
+    for (int i = 0; i < R->objs.n; i++)
+        for (int k = 0; k < R->objs.obj[i].n_kf; k++) order[n++] = R->objs.obj[i].kf[k].index;
+    if (R->a->direction == DIR_BACKWARD) {
+        for (int f = R->last_kf; f >= 0; f--) order[n++] = f;
+    } else {
+        for (int f = R->first_kf; f < nf; f++) order[n++] = f;
+        if (R->a->direction == DIR_BOTH && R->first_kf > 0)
+            for (int f = R->first_kf; f >= 0; f--) order[n++] = f;
+    }
+    int w = 0;
+    for (int r = 0; r < n; r++)
+        if (w == 0 || order[w - 1] != order[r]) order[w++] = order[r];
+    *n_out = w;
+    return order;
+}
+
+static long peak_rss_mb(void) {
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0) return -1;
+    return ru.ru_maxrss / 1024;  // Linux: kilobytes
+}
+
+// Model, session, prompts, propagation, and the summary.
+static int run_tracking(track_run *R, const sam2_config *cfg, double t_start) {
+    const track_args *a = R->a;
+    const rt_backend *be = a->cuda ? rt_cuda_backend() : rt_cpu_backend();
+    rt_ctx ctx;
+    int have_ctx = 0, rc = 1;
+    sam2_model *m = NULL;
+    sam2_track *trk = NULL;
+    install_signals();
+    double t_load = rt_now_seconds();
+    if (a->cuda && rt_cuda_select_device(a->cuda_device) != ROTO_OK) {
+        fail("--device");
+        goto out;
+    }
+    if (rt_ctx_create(&ctx, be, sam2_track_arena_bytes(cfg, 64, R->max_kf)) != ROTO_OK) {
+        fail("context");
+        goto out;
+    }
+    have_ctx = 1;
+    ctx.num_threads = a->threads;
+    if (a->threads > 0) omp_set_num_threads(a->threads);  // the matte clean-up follows it too
+    if (a->cuda && rt_cuda_set_precision(&ctx, a->precision) != ROTO_OK) {
+        fail("--precision");
+        goto out;
+    }
+    if (sam2_load(&ctx, a->model, cfg, &m) != ROTO_OK) {
+        fail(a->model);
+        goto out;
+    }
+    if (!a->quiet)
+        fprintf(stderr, "roto track: %s: SAM 2.1 %s on %s in %.2f s; %d object%s, frames %d-%d (%d), %dx%d\n",
+                R->plan.model_name, cfg->name, be->name, rt_now_seconds() - t_load, R->objs.n,
+                R->objs.n == 1 ? "" : "s", roto_seq_frame_number(&R->seq, R->lo), roto_seq_frame_number(&R->seq, R->hi),
+                R->n_total, R->W, R->H);
+    R->feed.seq = &R->seq, R->feed.src = R->src, R->feed.W = R->W, R->feed.H = R->H, R->feed.cs = a->colorspace;
+    R->feed.cur_index = -1;
+    sam2_track_opts o;
+    sam2_track_opts_init(&o);
+    o.n_frames = R->nf, o.width = R->W, o.height = R->H, o.read_frame = track_feeder_read, o.read_user = &R->feed;
+    if (sam2_track_create(m, &o, &trk) != ROTO_OK) {
+        fail("tracking session");
+        goto out;
+    }
+    if (add_prompts(R, trk)) goto out;
+
+    // Decode-ahead and write-behind. On the CPU the workers share the cores with the
+    // tracker, so one of each; a GPU leaves the CPU to them.
+    int n_order = 0, *order = read_order(R, &n_order), workers = a->cuda ? 3 : 1;
+    R->emitted = calloc((size_t)R->nf, 1);
+    if (!order || !R->emitted) {
+        free(order);
+        fail_msg("out of memory");
+        goto out;
+    }
+    if (track_feeder_start(&R->feed, order, n_order, 2 * workers + 1, workers) != ROTO_OK ||
+        roto_writer_start(&R->writer, 2 * workers + 2, workers, track_out_run, track_out_free, &R->plan) != ROTO_OK) {
+        fail("worker threads");
+        goto out;
+    }
+    R->tty = isatty(2);
+    const char *delay = getenv("ROTO_TRACK_FRAME_DELAY_MS");
+    R->delay_ms = delay ? atoi(delay) : 0;
+    R->t0 = R->last_print = rt_now_seconds();
+    int back = a->direction == DIR_BACKWARD;
+    roto_status st = ROTO_OK;
+    if (g_signal) R->interrupted = 1, st = roto_fail(ROTO_ERR_IO, "interrupted");
+    if (st == ROTO_OK) st = sam2_track_propagate(trk, back ? R->last_kf : R->first_kf, -1, back, on_frame, R);
+    R->pass = 1;
+    if (st == ROTO_OK && a->direction == DIR_BOTH && R->first_kf > 0)
+        st = sam2_track_propagate(trk, R->first_kf, -1, 1, on_frame, R);
+    char track_err[1024];
+    snprintf(track_err, sizeof track_err, "%s", roto_last_error());
+    // Finish every queued frame: what is on disk is complete.
+    roto_status wst = roto_writer_finish(R->writer);
+    R->writer = NULL;
+    if (!a->quiet && R->tty && R->n_done > 0) fprintf(stderr, "\n");
+    if (R->interrupted) {
+        const char *sig = g_signal == SIGINT ? "SIGINT" : "SIGTERM";
+        if (R->n_done == 0) fail_msg("interrupted by %s before the first frame was written", sig);
+        else
+            fail_msg("interrupted by %s after frame %d: %d of %d frames written completely; run the same command "
+                     "with --skip-existing to finish", sig, R->last_number, R->n_done, R->n_total);
+        if (wst != ROTO_OK) fail("writing");
+        goto out;
+    }
+    if (wst != ROTO_OK) {
+        fail("writing");
+        goto out;
+    }
+    if (st != ROTO_OK) {
+        fail_msg("tracking: %s", track_err);
+        goto out;
+    }
+    if (a->contact) {
+        if (roto_contact_write(&R->plan.sheet, a->contact) != ROTO_OK) {
+            fail("--contact-sheet");
+            goto out;
+        }
+        R->n_files++;
+    }
+    double el = rt_now_seconds() - R->t0;
+    if (!a->quiet) {
+        fprintf(stderr, "roto track: done: %d frames (%d-%d), %d object%s, %ld files written", R->n_done,
+                roto_seq_frame_number(&R->seq, R->lo), roto_seq_frame_number(&R->seq, R->hi), R->objs.n,
+                R->objs.n == 1 ? "" : "s", R->n_files);
+        if (a->skip_existing) fprintf(stderr, " (%ld existing kept)", R->n_kept);
+        fprintf(stderr, ", tracking %.1f s (%.2f fps), total %.1f s, peak RSS %ld MB\n", el,
+                R->n_done / (el > 1e-9 ? el : 1e-9), rt_now_seconds() - t_start, peak_rss_mb());
+        if (R->feed.n_direct > 0)
+            fprintf(stderr, "roto track: %d frame%s decoded outside the decode-ahead order\n", R->feed.n_direct,
+                    R->feed.n_direct == 1 ? "" : "s");
+    }
+    rc = 0;
+out:
+    if (R->writer) roto_writer_finish(R->writer);
+    R->writer = NULL;
+    track_feeder_stop(&R->feed);
+    sam2_track_free(trk);
+    sam2_free(m);
+    if (have_ctx) rt_ctx_destroy(&ctx);
+    return rc;
+}
+
+// ---- main ------------------------------------------------------------------------------------------------
 
 int cmd_track(int argc, char **argv) {
     track_args a;
     int rc = parse_args(argc, argv, &a);
     if (rc) return rc < 0 ? 0 : rc;
-    sam2_config cfg;
-    if (a.config && load_config(a.config, &cfg)) return 1;
-    track_object *objs = NULL;
-    int n_objs = 0;
-    if (load_objects(a.prompts, &objs, &n_objs)) return 1;
-    if (n_objs > 1 && !strstr(a.output, "{obj}")) {
-        objects_free(objs, n_objs);
-        return usage_error("--output needs {obj} with %d objects (their masks would collide)", n_objs);
-    }
+    double t_start = rt_now_seconds();
 
-    roto_seq_reader seq;
-    if (roto_seq_open(&seq, a.input, a.frames, NULL, 0) != ROTO_OK) {
-        objects_free(objs, n_objs);
-        return fail(a.input);
-    }
-    int nf = roto_seq_count(&seq), W = 0, H = 0;
-    rc = 1;
-    rt_ctx ctx;
-    int have_ctx = 0;
-    sam2_model *m = NULL;
-    sam2_track *trk = NULL;
-    frame_source src = {.seq = &seq, .cs = a.colorspace};
-    writer w = {.a = &a, .seq = &seq, .objs = objs, .n_objs = n_objs};
-    {
-        roto_frame fr = {0};
-        int missing = 0;
-        if (roto_seq_load(&seq, 0, &fr, &missing) != ROTO_OK) {
-            fail(a.input);
-            goto out;
-        }
-        W = fr.width, H = fr.height;
-        roto_frame_free(&fr);
-    }
-    src.W = w.W = W, src.H = w.H = H;
-    // Keyframes against the sequence and the frame size; mask files read now.
-    int first_kf = nf, last_kf = -1;
-    for (int i = 0; i < n_objs; i++) {
-        for (int k = 0; k < objs[i].n_kf; k++) {
-            keyframe *K = &objs[i].kf[k];
-            int idx = -1;
-            for (int j = 0; j < nf; j++)
-                if (roto_seq_frame_number(&seq, j) == K->frame) idx = j;
-            if (idx < 0) {
-                fprintf(stderr, "roto track: object '%s': keyframe %d is not in the sequence (%d-%d)\n",
-                        objs[i].name, K->frame, roto_seq_frame_number(&seq, 0),
-                        roto_seq_frame_number(&seq, nf - 1));
-                goto out;
-            }
-            K->frame = idx;  // from here on: the sequence index
-            if (idx < first_kf) first_kf = idx;
-            if (idx > last_kf) last_kf = idx;
-            for (int p = 0; p < K->n_points; p++)
-                if (!(K->points[2 * p] >= 0 && K->points[2 * p] <= W && K->points[2 * p + 1] >= 0 &&
-                      K->points[2 * p + 1] <= H)) {
-                    fprintf(stderr, "roto track: object '%s' frame %d: point %d is outside the %dx%d frame\n",
-                            objs[i].name, roto_seq_frame_number(&seq, idx), p, W, H);
-                    goto out;
-                }
-            if (K->mask && load_mask(K->mask, W, H, &K->mask_data)) goto out;
-        }
-    }
-    // Output directories, created and probed before any work.
-    for (int i = 0; i < n_objs; i++) {
-        char path[PATH_MAX];
-        if (roto_seq_output_path(a.output, objs[i].name, roto_seq_frame_number(&seq, 0), path,
-                                 sizeof path) != ROTO_OK) {
-            fail(a.output);
-            goto out;
-        }
-        const char *dir = dirname(path);
-        if (roto_mkdir_p(dir) != ROTO_OK || roto_check_writable_dir(dir) != ROTO_OK) {
-            fail(dir);
-            goto out;
-        }
-    }
-
-    // Device, model, session.
-    const rt_backend *be = rt_cpu_backend();
+    // The device before anything slow: a missing GPU is a one-line answer.
+    if (!a.cuda && a.precision != RT_PREC_FP32)
+        return fail_msg("--precision other than fp32 needs --device cuda (the CPU backend computes in fp32 only)");
     if (a.cuda) {
         int n = 0;
-        be = rt_cuda_backend();
-        if (!be) {
-            fprintf(stderr, "roto track: this roto was built without CUDA\n");
-            goto out;
-        }
-        if (rt_cuda_device_count(&n) != ROTO_OK || a.cuda_device >= n ||
-            rt_cuda_select_device(a.cuda_device) != ROTO_OK) {
-            fprintf(stderr, "roto track: CUDA device %d: %s\n", a.cuda_device, roto_last_error());
-            goto out;
-        }
+        if (!rt_cuda_backend())
+            return fail_msg("--device cuda: this roto was built without CUDA (rebuild with nvcc: make CUDA=1)");
+        if (rt_cuda_device_count(&n) != ROTO_OK) return fail("--device cuda");
+        if (a.cuda_device >= n)
+            return fail_msg("--device cuda:%d: there %s %d CUDA device%s", a.cuda_device, n == 1 ? "is" : "are", n,
+                            n == 1 ? "" : "s");
     }
-    sam2_config big;
-    sam2_config_variant(&big, "large");
-    int max_kf = 1;
-    for (int i = 0; i < n_objs; i++) max_kf = objs[i].n_kf > max_kf ? objs[i].n_kf : max_kf;
-    // Sized for the largest released variant (on the CPU the untouched part costs nothing).
-    if (rt_ctx_create(&ctx, be, sam2_track_arena_bytes(&big, 64, max_kf)) != ROTO_OK) {
-        fail("context");
+
+    track_run R;
+    memset(&R, 0, sizeof R);
+    R.a = &a;
+    R.feed.cur_index = -1;
+    sam2_config cfg;
+    if (track_objects_load(a.prompts, &R.objs) != ROTO_OK) return fail(NULL);
+    if ((rc = choose_outputs(&R))) goto out;
+    rc = 1;
+    if (resolve_model(&a, &cfg) != ROTO_OK) {
+        fail(NULL);
         goto out;
     }
-    have_ctx = 1;
-    ctx.num_threads = a.threads;
-    if (a.cuda && rt_cuda_set_precision(&ctx, a.precision) != ROTO_OK) {
-        fail("precision");
+    if (open_sequence(&R) || locate_keyframes(&R) || prepare_outputs(&R)) goto out;
+    if (a.skip_existing && nothing_to_do(&R)) {
+        if (!a.quiet)
+            fprintf(stderr, "roto track: every output of frames %d-%d exists already; nothing to do\n",
+                    roto_seq_frame_number(&R.seq, R.lo), roto_seq_frame_number(&R.seq, R.hi));
+        rc = 0;
         goto out;
     }
-    if (sam2_load(&ctx, a.model, a.config ? &cfg : NULL, &m) != ROTO_OK) {
-        fail(a.model);
-        goto out;
-    }
-    src.rgbf = malloc((size_t)W * H * 3 * sizeof(float));
-    w.written = calloc((size_t)nf, 1);
-    sam2_track_opts o;
-    sam2_track_opts_init(&o);
-    o.n_frames = nf, o.width = W, o.height = H, o.read_frame = read_frame, o.read_user = &src;
-    if (!src.rgbf || !w.written || sam2_track_create(m, &o, &trk) != ROTO_OK) {
-        fail("tracking session");
-        goto out;
-    }
-    for (int i = 0; i < n_objs; i++) {
-        int id;
-        if (sam2_track_add_object(trk, &id) != ROTO_OK) {
-            fail("object");
-            goto out;
-        }
-        for (int k = 0; k < objs[i].n_kf; k++) {
-            keyframe *K = &objs[i].kf[k];
-            uint8_t *mk = K->mask_data;
-            char what[512];
-            snprintf(what, sizeof what, "object '%s' frame %d", objs[i].name,
-                     roto_seq_frame_number(&seq, K->frame));
-            if (mk) {
-                sam2_track_prompt p = {.mask = mk};
-                if (sam2_track_add_prompt(trk, id, K->frame, &p, NULL, NULL) != ROTO_OK) {
-                    fail(what);
-                    goto out;
-                }
-            }
-            if (K->n_points || K->has_box) {
-                sam2_track_prompt p = {.points = K->n_points ? K->points : NULL,
-                                       .labels = K->labels, .n_points = K->n_points,
-                                       .box = K->has_box ? K->box : NULL};
-                if (sam2_track_add_prompt(trk, id, K->frame, &p, NULL, NULL) != ROTO_OK) {
-                    fail(what);
-                    goto out;
-                }
-            }
-        }
-    }
-    if (a.direction == 0) w.n_total = nf - first_kf;
-    else if (a.direction == 1) w.n_total = last_kf + 1;
-    else w.n_total = nf;
-    w.t0 = rt_now_seconds();
-    roto_status st = ROTO_OK;
-    if (a.direction == 0 || a.direction == 2) st = sam2_track_propagate(trk, first_kf, -1, 0, on_frame, &w);
-    if (st == ROTO_OK && a.direction == 1) st = sam2_track_propagate(trk, last_kf, -1, 1, on_frame, &w);
-    if (st == ROTO_OK && a.direction == 2 && first_kf > 0)
-        st = sam2_track_propagate(trk, first_kf, -1, 1, on_frame, &w);
-    if (!a.quiet) fprintf(stderr, "\n");
-    if (st != ROTO_OK) {
-        fail("tracking");
-        goto out;
-    }
-    double el = rt_now_seconds() - w.t0;
-    if (!a.quiet)
-        fprintf(stderr, "roto track: %d object%s, %d frames in %.1f s (%.2f fps), masks in %s\n", n_objs,
-                n_objs == 1 ? "" : "s", w.n_done, el, w.n_done / (el > 0 ? el : 1e-9), a.output);
-    rc = 0;
+    rc = run_tracking(&R, &cfg, t_start);
 out:
-    sam2_track_free(trk);
-    sam2_free(m);
-    if (have_ctx) rt_ctx_destroy(&ctx);
-    free(src.rgbf);
-    free(w.written);
-    roto_seq_close(&seq);
-    objects_free(objs, n_objs);
+    free(R.emitted);
+    free(R.src);
+    free(R.layer_names);
+    roto_contact_free(&R.plan.sheet);
+    if (R.have_seq) roto_seq_close(&R.seq);
+    track_objects_free(&R.objs);
     return rc;
 }
