@@ -172,7 +172,8 @@ roto_status sam2_decode(sam2_model *m, const sam2_dec_in *in, sam2_dec_out *out)
     int d = m->cfg.d_model, e = m->emb;
     int64_t L = m->low_res, HW = (int64_t)e * e;
     if (in->n_points < 0 || (in->n_points > 0 && (!in->points_xy || !in->labels)))
-        return roto_fail(ROTO_ERR_INVALID_ARG, "sam2_decode: %d points without coordinates",
+        return roto_fail(ROTO_ERR_INVALID_ARG,
+                         "sam2_decode: %d points (coordinates and labels needed for each)",
                          in->n_points);
     for (int i = 0; i < in->n_points; i++)
         if (in->labels[i] < -1 || in->labels[i] > 3)
