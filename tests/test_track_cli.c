@@ -585,7 +585,7 @@ START_TEST(test_single_object_cleanup_exr_plates) {
         fr.meta.has_fps = 1;
         fr.meta.fps = (roto_rational){24, 1};
         fr.meta.has_timecode = 1;
-        char tc[16];
+        char tc[32];
         snprintf(tc, sizeof tc, "01:00:00:%02d", 10 + f);
         ck_assert_int_eq(roto_timecode_from_string(tc, &fr.meta.timecode), ROTO_OK);
         roto_write_opts o;
@@ -609,7 +609,7 @@ START_TEST(test_single_object_cleanup_exr_plates) {
             ck_assert_int_eq(g.bit_depth, 32);  // --exr-float
             ck_assert(g.meta.has_fps && g.meta.fps.num == 24 && g.meta.fps.den == 1);
             ck_assert(g.meta.has_timecode);
-            char tc[16], want[16];
+            char tc[16], want[32];
             roto_timecode_to_string(g.meta.timecode, tc);
             snprintf(want, sizeof want, "01:00:00:%02d", 10 + f);
             ck_assert_str_eq(tc, want);
