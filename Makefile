@@ -158,20 +158,23 @@ clean:
 # released sizes with random weights: tools/refgen/gen_sam2_fixtures.py writes the
 # dumps to build/parity/sam2/<variant>/ (once), tests/test_sam2_image.c compares.
 # Needs tools/refgen/.venv (tools/refgen/setup_venv.sh); skipped visibly without it.
+# Every variant runs on every image of shared/footage/images (SAM2_PARITY_IMAGES).
 SAM2_PARITY_VARIANTS ?= tiny small_real base_plus large
+SAM2_PARITY_IMAGES ?= truck groceries cars
+FOOTAGE ?= $(abspath ../shared/footage)
 .PHONY: parity-sam2-image
 parity-sam2-image: $(BUILD)/tests/test_sam2_image
 	@if [ ! -x tools/refgen/.venv/bin/python ]; then \
 	  echo "SKIP: parity-sam2-image: tools/refgen/.venv is missing (tools/refgen/setup_venv.sh)"; \
 	  exit 0; fi; \
-	for v in $(SAM2_PARITY_VARIANTS); do \
-	  d=build/parity/sam2/$$v; \
+	for v in $(SAM2_PARITY_VARIANTS); do for img in $(SAM2_PARITY_IMAGES); do \
+	  d=build/parity/sam2/$$v-$$img; \
 	  if [ ! -f $$d/index.json ]; then \
 	    tools/refgen/.venv/bin/python tools/refgen/gen_sam2_fixtures.py --config $$v --out $$d \
-	      || exit 1; fi; \
-	  echo "== SAM 2.1 image parity: $$v"; \
+	      --image $(FOOTAGE)/images/$$img.jpg || exit 1; fi; \
+	  echo "== SAM 2.1 image parity: $$v on $$img.jpg"; \
 	  SAM2_PARITY_DIR=$$d CK_FORK=no $(BUILD)/tests/test_sam2_image || exit 1; \
-	done
+	done; done
 
 # SAM 2.1 video tracking against the official SAM2VideoPredictor (sam2 1.1.0) with
 # random weights: tools/refgen/gen_sam2_video_fixtures.py runs the reference script on

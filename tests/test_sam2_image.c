@@ -5,7 +5,7 @@
 // compared with the dump.
 //
 // By default the committed small config (tests/fixtures/sam2/small) is used. With
-// SAM2_PARITY_DIR=build/parity/sam2/<variant> the same checks run on a released
+// SAM2_PARITY_DIR=build/parity/sam2/<variant>-<image> the same checks run on a released
 // variant's dumps (make parity-sam2-image); the measured errors are printed.
 //
 // Tolerances (fp32 against fp32, both summing in different orders):

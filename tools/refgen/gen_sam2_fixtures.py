@@ -12,7 +12,7 @@ a small real image with several prompts and dumps every stage as raw little-endi
                        reference run uses the same f16-rounded values in fp32)
   --config tiny | small_real | base_plus | large
                        the four official variants at 1024, random weights, written to
-                       build/parity/sam2/<config>/ (git-ignored) for `make parity-sam2-image`
+                       build/parity/sam2/<config>-<image>/ (git-ignored) for `make parity-sam2-image`
 
 Random init. The official init leaves several parameters at constant values that would hide
 bugs (pos_embed / pos_embed_window are zeros, every LayerNorm is weight 1 bias 0,
