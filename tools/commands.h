@@ -9,5 +9,6 @@ int cmd_info(int argc, char **argv);
 int cmd_segment(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_track(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 #endif
