@@ -259,3 +259,11 @@ demo: $(CLI)
 	@echo "demo: done. Look at $(DEMO_OUT)/contact.png first (every 5th frame, boy in blue, girl in orange),"
 	@echo "      then $(DEMO_OUT)/preview/ (every frame), $(DEMO_OUT)/png/{boy,girl}.####.png (mattes) and"
 	@echo "      $(DEMO_OUT)/mattes/matte.####.exr (layers obj_boy.A, obj_girl.A; open in Nuke or exrheader)."
+
+# roto vs the official SAM 2.1 code (sam2 1.1.0 on PyTorch) with the same checkpoint,
+# input and timing rules, and the client's targets: bench/run.sh (see bench/README.md).
+# BENCH_DEVICE=cuda on a GPU host; the results go to bench/results/<date>-<machine>.*
+BENCH_DEVICE ?= cpu
+.PHONY: bench-sam2
+bench-sam2: $(CLI)
+	ROTO=$(CLI) bench/run.sh --device $(BENCH_DEVICE) $(BENCH_ARGS)
