@@ -54,9 +54,11 @@ def impl_key(r):
 
 def group_key(r):
     i = r["input"]
-    prec = "fp32" if r["device"] == "cpu" else r["precision"]
+    cpu = r["device"] == "cpu"
+    prec = "fp32" if cpu else r["precision"]
+    threads = r["host"]["threads"] if cpu else None  # host threads matter on the CPU only
     return (r["task"], r["model"]["variant"], i.get("objects", 1), i["width"], i["height"],
-            os.path.basename(str(i["source"])), i["frames"], r["device"], r["host"]["threads"], prec)
+            os.path.basename(str(i["source"])), i["frames"], r["device"], threads, prec)
 
 
 def med(xs):
