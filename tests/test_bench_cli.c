@@ -7,15 +7,14 @@
 // the FLOP counter must reproduce the table of sam2_spec.md section 3 for the released
 // sizes, the targets must be read and attached, and bad options must fail with a message.
 #include <jansson.h>
-#include <libgen.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "util/cli_util.h"
 #include "util/test_util.h"
 
 static char g_root[PATH_MAX], g_roto[PATH_MAX], g_tmp[64];
@@ -24,19 +23,8 @@ static char IMG_W[PATH_MAX + 64], IMG_C[PATH_MAX + 64], VID_W[PATH_MAX + 64], VI
 static char FRAMES[PATH_MAX + 64], FRAME0[PATH_MAX + 64], TARGETS[PATH_MAX + 64];
 
 static void setup(void) {
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    ck_assert(n > 0);
-    exe[n] = '\0';
-    char *dir = dirname(exe);  // <builddir>/tests
-    snprintf(g_roto, sizeof g_roto, "%s/../roto", dir);
-    ck_assert_msg(access(g_roto, X_OK) == 0, "roto binary not found at %s", g_roto);
-    if (access("tests/fixtures/sam2/small/index.json", R_OK) == 0)
-        ck_assert_ptr_nonnull(getcwd(g_root, sizeof g_root));
-    else
-        snprintf(g_root, sizeof g_root, "%s/../..", dir);
-    snprintf(g_tmp, sizeof g_tmp, "/tmp/roto_benchcli_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(g_tmp));
+    cu_find_roto(g_roto, g_root, "tests/fixtures/sam2/small/index.json");
+    cu_make_tmp(g_tmp, sizeof g_tmp, "benchcli");
     const char *f = "tests/fixtures";
     snprintf(IMG_W, sizeof IMG_W, "%s/%s/sam2/small/weights.safetensors", g_root, f);
     snprintf(IMG_C, sizeof IMG_C, "%s/%s/sam2/small/index.json", g_root, f);
@@ -48,44 +36,16 @@ static void setup(void) {
 }
 
 static void teardown(void) {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_tmp);
-    if (g_tmp[0] && system(cmd) != 0) fprintf(stderr, "could not remove %s\n", g_tmp);
+    if (g_tmp[0]) cu_rm_rf(g_tmp);
 }
 
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return strdup("");
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    size_t k = fread(s, 1, (size_t)n, f);
-    s[k] = '\0';
-    fclose(f);
-    return s;
-}
-
-typedef struct {
-    int code;
-    char *out, *err;
-} run_result;
-
-static void run_free(run_result *r) {
-    free(r->out);
-    free(r->err);
-}
+typedef cu_result run_result;
 
 // `roto bench <args>` in the temp dir.
 static run_result bench(const char *args) {
-    char cmd[ARGS_MAX + 2 * PATH_MAX + 512], o[128], e[128];
-    snprintf(o, sizeof o, "%s/.stdout", g_tmp);
-    snprintf(e, sizeof e, "%s/.stderr", g_tmp);
-    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' bench %s >'%s' 2>'%s'", g_tmp, g_roto, args, o, e);
-    int st = system(cmd);
-    run_result r = {WIFEXITED(st) ? WEXITSTATUS(st) : -1, slurp(o), slurp(e)};
-    unlink(o), unlink(e);
-    return r;
+    char cmd[ARGS_MAX + PATH_MAX + 512];
+    snprintf(cmd, sizeof cmd, "'%s' bench %s", g_roto, args);
+    return cu_run(g_tmp, cmd, 1);
 }
 
 #define EXPECT_OK(r) \
@@ -206,7 +166,7 @@ START_TEST(test_segment_record) {
               1e-9);
     check_targets(o);
     json_decref(o);
-    run_free(&r);
+    cu_result_free(&r);
 }
 END_TEST
 
@@ -224,7 +184,7 @@ START_TEST(test_segment_image_file) {
     ck_assert_int_eq((int)num(in, "height"), 81);
     ck_assert_ptr_null(json_object_get(obj(o, "stages_ms"), "preprocess"));  // --no-stages
     json_decref(o);
-    run_free(&r);
+    cu_result_free(&r);
 }
 END_TEST
 
@@ -263,7 +223,7 @@ START_TEST(test_track_record) {
     ck_assert(num(fl, "memory_attention_achieved_tflops") > 0);
     check_targets(o);
     json_decref(o);
-    run_free(&r);
+    cu_result_free(&r);
 }
 END_TEST
 
@@ -297,7 +257,7 @@ START_TEST(test_flops_table) {
                       fabs(num(fl, "trunk_attention") / 2 - 42.7) < 0.06 &&
                       fabs(num(fl, "neck") / 2 - 3.8) < 0.06);
         json_decref(o);
-        run_free(&r);
+        cu_result_free(&r);
     }
 }
 END_TEST
@@ -306,7 +266,7 @@ static void expect_fail(const char *args, int code, const char *msg) {
     run_result r = bench(args);
     ck_assert_msg(r.code == code, "'%s': exit %d, expected %d\nstderr: %s", args, r.code, code, r.err);
     ck_assert_msg(strstr(r.err, msg), "'%s': stderr lacks \"%s\": %s", args, msg, r.err);
-    run_free(&r);
+    cu_result_free(&r);
 }
 
 START_TEST(test_errors) {
@@ -334,7 +294,7 @@ START_TEST(test_errors) {
     if (r.code != 0)
         ck_assert_msg(r.code == 1 && (strstr(r.err, "without CUDA") || strstr(r.err, "CUDA device")),
                       "exit %d: %s", r.code, r.err);
-    run_free(&r);
+    cu_result_free(&r);
     snprintf(a, sizeof a, "--bogus");
     expect_fail(a, 2, "unknown option");
 }

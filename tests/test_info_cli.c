@@ -9,20 +9,18 @@
 // compactly, --frames, a resolution mismatch found by the header check, a
 // damaged frame. Every error case: one line on stderr naming the file, exit 1;
 // usage errors exit 2.
-#include <dirent.h>
 #include <jansson.h>
-#include <libgen.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "io/exr.h"
 #include "io/image.h"
+#include "util/cli_util.h"
 #include "util/test_util.h"
 
 // ---- paths and processes -----------------------------------------------------------------------
@@ -30,41 +28,12 @@
 static char g_root[PATH_MAX], g_roto[PATH_MAX], g_tmp[64];
 
 static void setup(void) {
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    ck_assert(n > 0);
-    exe[n] = '\0';
-    char *dir = dirname(exe);  // <builddir>/tests
-    snprintf(g_roto, sizeof g_roto, "%s/../roto", dir);
-    ck_assert_msg(access(g_roto, X_OK) == 0, "roto binary not found at %s", g_roto);
-    if (access("tests/fixtures/io/README.md", R_OK) == 0)
-        ck_assert_ptr_nonnull(getcwd(g_root, sizeof g_root));
-    else
-        snprintf(g_root, sizeof g_root, "%s/../..", dir);
-    snprintf(g_tmp, sizeof g_tmp, "/tmp/roto_infocli_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(g_tmp));
-}
-
-static void rm_rf(const char *dir) {
-    DIR *d = opendir(dir);
-    if (!d) return;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        char p[PATH_MAX];
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        struct stat st;
-        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-            rm_rf(p);
-        else
-            unlink(p);
-    }
-    closedir(d);
-    rmdir(dir);
+    cu_find_roto(g_roto, g_root, "tests/fixtures/io/README.md");
+    cu_make_tmp(g_tmp, sizeof g_tmp, "infocli");
 }
 
 static void teardown(void) {
-    if (g_tmp[0]) rm_rf(g_tmp);
+    if (g_tmp[0]) cu_rm_rf(g_tmp);
     g_tmp[0] = '\0';
 }
 
@@ -85,40 +54,13 @@ static const char *FIX(const char *name) {
     return buf[k];
 }
 
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return strdup("");
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    size_t k = fread(s, 1, (size_t)n, f);
-    s[k] = '\0';
-    fclose(f);
-    return s;
-}
-
-typedef struct {
-    int code;
-    char *out, *err;  // stdout and stderr
-} run_result;
-
-static void run_free(run_result *r) {
-    free(r->out);
-    free(r->err);
-}
+typedef cu_result run_result;
 
 // Run `roto info <args>` in the temp dir.
 static run_result info(const char *args) {
-    char cmd[4 * PATH_MAX + 8192], o[PATH_MAX], e[PATH_MAX];
-    snprintf(o, sizeof o, "%s/.stdout", g_tmp);
-    snprintf(e, sizeof e, "%s/.stderr", g_tmp);
-    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' info %s >'%s' 2>'%s'", g_tmp, g_roto, args, o, e);
-    int st = system(cmd);
-    run_result r = {WIFEXITED(st) ? WEXITSTATUS(st) : -1, slurp(o), slurp(e)};
-    unlink(o);
-    unlink(e);
-    return r;
+    char cmd[4 * PATH_MAX + 8192];
+    snprintf(cmd, sizeof cmd, "'%s' info %s", g_roto, args);
+    return cu_run(g_tmp, cmd, 1);
 }
 
 #define EXPECT_OK(r) ck_assert_msg((r).code == 0, "exit %d\nstdout: %s\nstderr: %s", (r).code, (r).out, (r).err)
@@ -133,7 +75,7 @@ static json_t *info_json(const char *args) {
     json_error_t err;
     json_t *j = json_loads(r.out, 0, &err);
     ck_assert_msg(j != NULL, "bad JSON (%s) in:\n%s", err.text, r.out);
-    run_free(&r);
+    cu_result_free(&r);
     return j;
 }
 
@@ -165,14 +107,14 @@ static void expect_error(const char *args, const char *a, const char *b) {
                   args, r.err);
     ck_assert_msg(strstr(r.err, a) != NULL, "%s: '%s' not in: %s", args, a, r.err);
     if (b) ck_assert_msg(strstr(r.err, b) != NULL, "%s: '%s' not in: %s", args, b, r.err);
-    run_free(&r);
+    cu_result_free(&r);
 }
 
 static void expect_usage(const char *args, const char *msg) {
     run_result r = info(args);
     ck_assert_msg(r.code == 2, "%s: exit %d, stderr: %s", args, r.code, r.err);
     if (msg) ck_assert_msg(strstr(r.err, msg) != NULL, "%s: '%s' not in: %s", args, msg, r.err);
-    run_free(&r);
+    cu_result_free(&r);
 }
 
 // ---- inputs --------------------------------------------------------------------------------
@@ -243,7 +185,7 @@ START_TEST(test_png_jpeg) {
     ck_assert_ptr_null(strstr(r.out, "fps:"));  // absent, not printed
     ck_assert_ptr_null(strstr(r.out, "window"));
     ck_assert_str_eq(r.err, "");
-    run_free(&r);
+    cu_result_free(&r);
 
     roto_frame f;
     make_frame(&f, 9, 4, 4, ROTO_PIX_U16, 16);
@@ -254,7 +196,7 @@ START_TEST(test_png_jpeg) {
     HAS(r, "resolution:     9x4\n");
     HAS(r, "channels:       4 (R, G, B, A)\n");
     HAS(r, "samples:        16-bit unsigned integer\n");
-    run_free(&r);
+    cu_result_free(&r);
     json_t *j = info_json("rgba16.png");
     ck_assert_str_eq(jstr(j, "kind"), "image");
     ck_assert_str_eq(jstr(j, "format"), "png");
@@ -284,7 +226,7 @@ START_TEST(test_png_jpeg) {
     HAS(r, "resolution:     11x3\n");
     HAS(r, "channels:       1 (Y)\n");
     HAS(r, "compression:    jpeg\n");
-    run_free(&r);
+    cu_result_free(&r);
     j = info_json("gray.jpg");
     ck_assert_str_eq(jstr(j, "format"), "jpeg");
     ck_assert_str_eq(jstr(json_object_get(j, "colour"), "transfer"), "sRGB");
@@ -321,7 +263,7 @@ START_TEST(test_exr) {
     HAS(r, "pixel aspect:   2\n");
     ck_assert_ptr_null(strstr(r.out, "window"));
     ck_assert_ptr_null(strstr(r.out, "parts:"));
-    run_free(&r);
+    cu_result_free(&r);
     json_t *j = info_json("half.exr");
     ck_assert_str_eq(jstr(j, "sample_type"), "half");
     ck_assert_int_eq(jint(j, "bit_depth"), 16);
@@ -365,7 +307,7 @@ START_TEST(test_exr) {
     HAS(r, "fps:            25\n");
     ck_assert_ptr_null(strstr(r.out, "timecode:"));
     ck_assert_ptr_null(strstr(r.out, "chromaticities:"));
-    run_free(&r);
+    cu_result_free(&r);
     j = info_json("float.exr");
     ck_assert_str_eq(jstr(j, "sample_type"), "float");
     ck_assert_int_eq(jint(j, "bit_depth"), 32);
@@ -397,7 +339,7 @@ START_TEST(test_exr_windows_and_mattes) {
     HAS(r, "compression:    rle\n");
     HAS(r, "display window: (0,0)-(31,15), 32x16\n");
     HAS(r, "data window:    (4,2)-(11,9), 8x8\n");
-    run_free(&r);
+    cu_result_free(&r);
     json_t *j = info_json("window.exr");
     json_t *dw = json_object_get(j, "data_window"), *disp = json_object_get(j, "display_window");
     const int want_dw[4] = {4, 2, 11, 9}, want_disp[4] = {0, 0, 31, 15};
@@ -419,7 +361,7 @@ START_TEST(test_exr_windows_and_mattes) {
     HAS(r, "channels:       3 (depth.Z: float; obj_car.A, obj_person.A: half)\n");
     HAS(r, "samples:        mixed (per channel above)\n");
     HAS(r, "roto reads:     nothing by default");
-    run_free(&r);
+    cu_result_free(&r);
     j = info_json("matte.exr");
     ck_assert_str_eq(jstr(j, "sample_type"), "mixed");
     ck_assert(json_is_null(json_object_get(j, "bit_depth")));
@@ -456,7 +398,7 @@ START_TEST(test_dpx_tiff) {
     HAS(r, "fps:            24\n");
     HAS(r, "timecode:       01:00:00:12\n");
     HAS(r, "pixel aspect:   2\n");
-    run_free(&r);
+    cu_result_free(&r);
     json_t *j = info_json("ten.dpx");
     ck_assert_int_eq(jint(j, "bit_depth"), 10);
     ck_assert_str_eq(jstr(json_array_get(json_object_get(j, "channels"), 0), "type"), "uint10");
@@ -475,16 +417,16 @@ START_TEST(test_dpx_tiff) {
     HAS(r, "format:         tiff\n");
     HAS(r, "samples:        16-bit unsigned integer\n");
     HAS(r, "compression:    lzw + horizontal predictor\n");
-    run_free(&r);
+    cu_result_free(&r);
     r = info("deflate8.tiff");
     EXPECT_OK(r);
     HAS(r, "samples:        8-bit unsigned integer\n");
     HAS(r, "compression:    deflate + horizontal predictor\n");
-    run_free(&r);
+    cu_result_free(&r);
     r = info("plain.tif");
     EXPECT_OK(r);
     HAS(r, "compression:    none\n");
-    run_free(&r);
+    cu_result_free(&r);
 
     make_frame(&f, 4, 3, 1, ROTO_PIX_F32, 32);
     write_frame(T("float.tif"), &f, 32, ROTO_EXR_ZIP, ROTO_TIFF_DEFLATE);
@@ -556,7 +498,7 @@ START_TEST(test_fixtures) {
         } else {
             HAS(r, "compression:    ");  // libtiff's name for ImageMagick's choice
         }
-        run_free(&r);
+        cu_result_free(&r);
     }
 
     // exrstdattr's attributes: fps 24000/1001, timecode 01:02:03:04 + user bits, chromaticities.
@@ -567,7 +509,7 @@ START_TEST(test_fixtures) {
     HAS(r, "fps:            23.976 (24000/1001)\n");
     HAS(r, "timecode:       01:02:03:04 (user bits 0x00000005)\n");
     HAS(r, "chromaticities: red ");
-    run_free(&r);
+    cu_result_free(&r);
     json_t *j = info_json(args);
     ck_assert_int_eq(jint(json_object_get(j, "fps"), "den"), 1001);
     ck_assert_str_eq(jstr(j, "timecode"), "01:02:03:04");
@@ -581,7 +523,7 @@ START_TEST(test_fixtures) {
     HAS(r, "format:         exr, 2 parts (described: part 0 \"plate\")\n");
     HAS(r, "parts:\n  0 \"plate\": scanline, zip, 16x8, channels 3 (B, G, R: half)\n"
            "  1 \"inv\": scanline, zip, 16x8, channels 3 (B, G, R: half)\n");
-    run_free(&r);
+    cu_result_free(&r);
     j = info_json(args);
     json_t *parts = json_object_get(json_object_get(j, "exr"), "parts");
     ck_assert_int_eq(json_array_size(parts), 2);
@@ -594,7 +536,7 @@ START_TEST(test_fixtures) {
     EXPECT_OK(r);
     HAS(r, "roto reads:     R, G, B\n");
     HAS(r, "right.R");
-    run_free(&r);
+    cu_result_free(&r);
 
     // What roto refuses to read is an error naming the file and the reason.
     snprintf(args, sizeof args, "'%s'", FIX("jpeg_cmyk.jpg"));
@@ -629,7 +571,7 @@ START_TEST(test_sequence_gaps) {
         HAS(r, "file:           plate.1001.png\n");
         HAS(r, "resolution:     8x4\n");
         HAS(r, "format:         png\n");
-        run_free(&r);
+        cu_result_free(&r);
     }
     json_t *j = info_json("'plate.####.png'");
     ck_assert_str_eq(jstr(j, "kind"), "sequence");
@@ -659,7 +601,7 @@ START_TEST(test_sequence_gaps) {
     HAS(r, "frames:         1002-1006: 3 frames, 2 missing (--frames)\n");
     HAS(r, "missing:        1004, 1006\n");
     HAS(r, "first frame:    1002\n");
-    run_free(&r);
+    cu_result_free(&r);
     j = info_json("--frames=1004-1010x2 'plate.####.png'");  // 1004 1006 1008 1010
     ck_assert_str_eq(jstr(j, "frames"), "1004-1010x2");
     ck_assert_int_eq(jint(j, "count"), 1);
@@ -687,14 +629,14 @@ START_TEST(test_sequence_gaps) {
     HAS(r, "file:           mattes/m.7.exr\n");
     HAS(r, "roto reads:     nothing by default");
     ck_assert_ptr_null(strstr(r.out, "missing"));
-    run_free(&r);
+    cu_result_free(&r);
 
     // An existing file whose name looks like a pattern is a file.
     write_simple(T("odd#name.png"), 3, 2, 3, 8);
     r = info("'odd#name.png'");
     EXPECT_OK(r);
     HAS(r, "resolution:     3x2\n");
-    run_free(&r);
+    cu_result_free(&r);
 }
 END_TEST
 
@@ -712,7 +654,7 @@ START_TEST(test_sequence_mismatch) {
     EXPECT_OK(r);
     HAS(r, "frames:         1-6: 6 frames\n");
     HAS(r, "size mismatch:  2 of 6 frames are not 8x4; first: frame 3 is 9x4 (s.03.exr)\n");
-    run_free(&r);
+    cu_result_free(&r);
     json_t *j = info_json("'s.##.exr'");
     json_t *mm = json_object_get(j, "mismatch");
     ck_assert(json_is_object(mm));
@@ -728,7 +670,7 @@ START_TEST(test_sequence_mismatch) {
     EXPECT_OK(r);
     HAS(r, "frames:         1-6: 3 frames (--frames)\n");
     HAS(r, "sizes:          8x4 in all 3 frame headers\n");
-    run_free(&r);
+    cu_result_free(&r);
     // A damaged frame in the middle is an error naming it.
     truncate_copy(T("s.01.exr"), T("s.04.exr.cut"), 64);
     rename(T("s.04.exr.cut"), T("s.04.exr"));
@@ -799,7 +741,7 @@ START_TEST(test_usage) {
     run_result r = info("--help");
     ck_assert_int_eq(r.code, 0);
     ck_assert_ptr_nonnull(strstr(r.out, "usage: roto info"));
-    run_free(&r);
+    cu_result_free(&r);
 }
 END_TEST
 

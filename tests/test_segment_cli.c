@@ -12,20 +12,19 @@
 // the input is at fault, and never leaving a partial or temp file behind.
 #include <dirent.h>
 #include <jansson.h>
-#include <libgen.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "io/colour.h"
 #include "io/image.h"
 #include "io/matte.h"
 #include "roto.h"
+#include "util/cli_util.h"
 #include "util/test_util.h"
 
 // ---- paths and processes -----------------------------------------------------------------------
@@ -34,19 +33,8 @@ static char g_root[PATH_MAX], g_roto[PATH_MAX], g_tmp[64];
 
 static void setup_paths(void) {
     if (g_roto[0]) return;
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    ck_assert(n > 0);
-    exe[n] = '\0';
-    char *dir = dirname(exe);  // <builddir>/tests
-    snprintf(g_roto, sizeof g_roto, "%s/../roto", dir);
-    ck_assert_msg(access(g_roto, X_OK) == 0, "roto binary not found at %s", g_roto);
-    if (access("tests/fixtures/sam2/small/index.json", R_OK) == 0)
-        ck_assert_ptr_nonnull(getcwd(g_root, sizeof g_root));
-    else
-        snprintf(g_root, sizeof g_root, "%s/../..", dir);
-    snprintf(g_tmp, sizeof g_tmp, "/tmp/roto_segcli_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(g_tmp));
+    cu_find_roto(g_roto, g_root, "tests/fixtures/sam2/small/index.json");
+    cu_make_tmp(g_tmp, sizeof g_tmp, "segcli");
 }
 
 // A path in the temp dir (own buffer per call site: copy it if kept).
@@ -66,73 +54,24 @@ static void setup(void) {
     snprintf(CONFIG, sizeof CONFIG, "%s/tests/fixtures/sam2/small/index.json", g_root);
 }
 
-static void rm_rf(const char *dir) {
-    DIR *d = opendir(dir);
-    if (!d) return;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        char p[PATH_MAX];
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        struct stat st;
-        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode))
-            rm_rf(p);
-        else
-            unlink(p);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
 static void teardown(void) {
-    if (g_tmp[0]) rm_rf(g_tmp);
+    if (g_tmp[0]) cu_rm_rf(g_tmp);
     g_tmp[0] = g_roto[0] = '\0';
 }
 
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return strdup("");
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    size_t k = fread(s, 1, (size_t)n, f);
-    s[k] = '\0';
-    fclose(f);
-    return s;
-}
-
-typedef struct {
-    int code;
-    char *out, *err;  // stdout and stderr, separately
-} run_result;
-
-static void run_free(run_result *r) {
-    free(r->out);
-    free(r->err);
-}
+typedef cu_result run_result;
 
 // Run `roto segment -m WEIGHTS --config CONFIG <args>` in the temp dir.
 static run_result segment(const char *args) {
     char cmd[32768];
-    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' segment -m '%s' --config '%s' %s >'%s' 2>'%s'",
-             g_tmp, g_roto, WEIGHTS, CONFIG, args, T(".stdout"), T(".stderr"));
-    int st = system(cmd);
-    run_result r = {WIFEXITED(st) ? WEXITSTATUS(st) : -1, slurp(T(".stdout")), slurp(T(".stderr"))};
-    unlink(T(".stdout"));
-    unlink(T(".stderr"));
-    return r;
+    snprintf(cmd, sizeof cmd, "'%s' segment -m '%s' --config '%s' %s", g_roto, WEIGHTS, CONFIG, args);
+    return cu_run(g_tmp, cmd, 1);
 }
 
 static run_result run_raw(const char *args) {
     char cmd[32768];
-    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s >'%s' 2>'%s'", g_tmp, g_roto, args, T(".stdout"),
-             T(".stderr"));
-    int st = system(cmd);
-    run_result r = {WIFEXITED(st) ? WEXITSTATUS(st) : -1, slurp(T(".stdout")), slurp(T(".stderr"))};
-    unlink(T(".stdout"));
-    unlink(T(".stderr"));
-    return r;
+    snprintf(cmd, sizeof cmd, "'%s' %s", g_roto, args);
+    return cu_run(g_tmp, cmd, 1);
 }
 
 #define EXPECT_OK(r) ck_assert_msg((r).code == 0, "exit %d\nstdout: %s\nstderr: %s", (r).code, (r).out, (r).err)
@@ -298,7 +237,7 @@ START_TEST(test_point_png) {
                   "stdout: %s\nwant: %s", r.out, want);
     ck_assert_msg(strstr(r.err, "encoded") && strstr(r.err, "loaded") && !strstr(r.out, "encoded"),
                   "stderr: %s", r.err);
-    run_free(&r);
+    cu_result_free(&r);
     // --json: the exact values; -q: nothing on stderr.
     r = segment("-i in.png --point=78,55 -o out.png --json -q");
     EXPECT_OK(r);
@@ -310,7 +249,7 @@ START_TEST(test_point_png) {
     expect_scores(res0, res);
     ck_assert_int_eq(json_integer_value(json_object_get(res0, "n_masks")), 1);
     json_decref(j);
-    run_free(&r);
+    cu_result_free(&r);
     roto_result_free(res);
     api_close(&a);
 }
@@ -340,19 +279,19 @@ START_TEST(test_prompt_kinds_and_formats) {
                   "logits differ from the API's");
     roto_frame_free(&f);
     roto_result_free(res);
-    run_free(&r);
+    cu_result_free(&r);
 
     // Clicks with a background one, and a box; TIFF and 16-bit PNG outputs.
     r = segment("-i in.png --point 67.5,50 --point 90,62,1 --point 15,10,0 -o clicks.tif");
     EXPECT_OK(r);
-    run_free(&r);
+    cu_result_free(&r);
     roto_prompt pc = {.points = xy, .labels = lab, .n_points = 3};
     res = api_predict(&a, &pc, 0);
     expect_mask_file(T("clicks.tif"), chosen(res), 150, 100, 8);
     roto_result_free(res);
     r = segment("-i in.png --box 27,22,121.5,86 -o box.png --bit-depth 16");
     EXPECT_OK(r);
-    run_free(&r);
+    cu_result_free(&r);
     float box[4] = {27, 22, 121.5f, 86};
     roto_prompt pb = {.box = box};
     res = api_predict(&a, &pb, 0);
@@ -366,7 +305,7 @@ START_TEST(test_prompt_kinds_and_formats) {
     write_matte(T("rough.png"), matte, 150, 100);
     r = segment("-i in.png --mask-in rough.png --point 78,55 -o withmask.png");
     EXPECT_OK(r);
-    run_free(&r);
+    cu_result_free(&r);
     roto_prompt pm = {.points = (float[]){78, 55}, .n_points = 1, .mask = matte};
     res = api_predict(&a, &pm, 0);
     expect_mask_file(T("withmask.png"), chosen(res), 150, 100, 8);
@@ -376,7 +315,7 @@ START_TEST(test_prompt_kinds_and_formats) {
     write_matte(T("soft.exr"), matte, 150, 100);
     r = segment("-i in.png --mask-in soft.exr -o maskonly.dpx");
     EXPECT_OK(r);
-    run_free(&r);
+    cu_result_free(&r);
     roto_prompt pm2 = {.mask = matte};
     res = api_predict(&a, &pm2, 0);
     expect_mask_file(T("maskonly.dpx"), chosen(res), 150, 100, 8);
@@ -413,12 +352,12 @@ START_TEST(test_prompt_kinds_and_formats) {
         json_decref(j);
         roto_result_free(res);
         api_close(&a);
-        run_free(&r);
+        cu_result_free(&r);
     }
     // An explicit colour space changes the pixels the network sees.
     r = segment("-i in.png --input-colorspace linear --point 78,55 -o lin.png");
     EXPECT_OK(r);
-    run_free(&r);
+    cu_result_free(&r);
     api_open(&a, T("in.png"), ROTO_CS_LINEAR);
     res = api_predict(&a, &p, 0);
     expect_mask_file(T("lin.png"), chosen(res), 150, 100, 8);
@@ -470,7 +409,7 @@ START_TEST(test_prompt_file) {
     expect_scores(json_array_get(res, 2), r2);
     ck_assert_str_eq(json_string_value(json_object_get(json_array_get(res, 0), "name")), "truck");
     json_decref(j);
-    run_free(&r);
+    cu_result_free(&r);
     // A bare list works as the top level; -o without {i} serves a single prompt.
     f = fopen(T("list.json"), "w");
     fputs("[{\"box\": [27, 22, 121.5, 86]}]", f);
@@ -478,7 +417,7 @@ START_TEST(test_prompt_file) {
     r = segment("-i in.png --prompts list.json -o single.png");
     EXPECT_OK(r);
     expect_mask_file(T("single.png"), chosen(r1), 150, 100, 8);
-    run_free(&r);
+    cu_result_free(&r);
     roto_result_free(r0);
     roto_result_free(r1);
     roto_result_free(r2);
@@ -493,7 +432,7 @@ START_TEST(test_matte_options) {
     run_result r = segment("-i in.png --box 27,22,121.5,86 --threshold 0.5 --fill-holes 40 "
                            "--remove-islands 30 --dilate 2.5 --erode 1 --feather 2 -o clean.exr");
     EXPECT_OK(r);
-    run_free(&r);
+    cu_result_free(&r);
     api_image a;
     api_open(&a, T("in.png"), ROTO_CS_AUTO);
     float box[4] = {27, 22, 121.5f, 86};
@@ -553,7 +492,7 @@ START_TEST(test_sizes) {
         json_decref(j);
         roto_result_free(res);
         api_close(&a);
-        run_free(&r);
+        cu_result_free(&r);
         unlink(T(cases[i].file));
         unlink(T(out));
     }
@@ -636,37 +575,37 @@ START_TEST(test_errors) {
         if (!cases[i].may_load)
             ck_assert_msg(!strstr(r.err, "loaded"), "'%s' loaded the model first: %s", cases[i].args, r.err);
         ck_assert_msg(r.out[0] == '\0', "'%s' printed on stdout: %s", cases[i].args, r.out);
-        run_free(&r);
+        cu_result_free(&r);
     }
     // The model's own errors.
     run_result r = run_raw("segment -m nomodel.pt -i in.png --point 1,1 -o out.png");
     ck_assert_msg(r.code == 1 && strstr(r.err, "nomodel.pt"), "%s", r.err);
-    run_free(&r);
+    cu_result_free(&r);
     char args[4 * PATH_MAX];
     snprintf(args, sizeof args, "segment -m '%s' -i in.png --point 1,1 -o out.png", WEIGHTS);
     r = run_raw(args);  // a custom size without --config
     ck_assert_msg(r.code == 1 && strstr(r.err, "--config"), "%s", r.err);
-    run_free(&r);
+    cu_result_free(&r);
     r = segment("-i in.png --device cuda --point 1,1 -o out.png");
     if (!rt_cuda_backend())
         ck_assert_msg(r.code == 1 && strstr(r.err, "built without CUDA"), "%s", r.err);
     else
         ck_assert_msg(r.code == 0 || (r.code == 1 && strstr(r.err, "CUDA")), "%s", r.err);
-    run_free(&r);
+    cu_result_free(&r);
     unlink(T("out.png"));
     r = run_raw("segment");
     ck_assert_int_eq(r.code, 2);
-    run_free(&r);
+    cu_result_free(&r);
     r = run_raw("segment --help");
     ck_assert_msg(r.code == 0 && strstr(r.out, "--prompts") && strstr(r.out, "--mask-in"), "%s", r.out);
-    run_free(&r);
+    cu_result_free(&r);
 
     // Nothing was written: no outputs, no temp files, the old file unchanged.
     const char *inputs[] = {"in.png", "small.png", "old.png", "typo.json", "forward.json",
                             "frame.json", "dup.json", "noname.json", "syntax.json", "far.json",
                             "label.json", NULL};
     ck_assert_int_eq(count_files(inputs), 0);
-    char *old = slurp(T("old.png"));
+    char *old = cu_read_text(T("old.png"));
     ck_assert_str_eq(old, "previous");
     free(old);
 }

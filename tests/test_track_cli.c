@@ -16,7 +16,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
-#include <libgen.h>
 #include <limits.h>
 #include <math.h>
 #include <signal.h>
@@ -37,6 +36,7 @@
 #include "io/preview.h"
 #include "nets/sam2/sam2.h"
 #include "nets/sam2/sam2_track.h"
+#include "util/cli_util.h"
 #include "util/test_util.h"
 
 #define FIX "tests/fixtures/sam2_video/small"
@@ -50,44 +50,14 @@ static char g_root[PATH_MAX], g_roto[PATH_MAX], g_tmp[64];
 static char WEIGHTS[PATH_MAX + 64], CONFIG[PATH_MAX + 64];
 
 static void setup(void) {
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    ck_assert(n > 0);
-    exe[n] = '\0';
-    char *dir = dirname(exe);  // <builddir>/tests
-    snprintf(g_roto, sizeof g_roto, "%s/../roto", dir);
-    ck_assert_msg(access(g_roto, X_OK) == 0, "roto binary not found at %s", g_roto);
-    if (access(FIX "/index.json", R_OK) == 0)
-        ck_assert_ptr_nonnull(getcwd(g_root, sizeof g_root));
-    else
-        snprintf(g_root, sizeof g_root, "%s/../..", dir);
+    cu_find_roto(g_roto, g_root, FIX "/index.json");
     snprintf(WEIGHTS, sizeof WEIGHTS, "%s/" FIX "/weights.safetensors", g_root);
     snprintf(CONFIG, sizeof CONFIG, "%s/" FIX "/index.json", g_root);
-    snprintf(g_tmp, sizeof g_tmp, "/tmp/roto_trackcli_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(g_tmp));
-}
-
-static void rm_rf(const char *dir) {
-    DIR *d = opendir(dir);
-    if (!d) {
-        unlink(dir);
-        return;
-    }
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        char p[PATH_MAX];
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        struct stat st;
-        if (lstat(p, &st) == 0 && S_ISDIR(st.st_mode)) rm_rf(p);
-        else unlink(p);
-    }
-    closedir(d);
-    rmdir(dir);
+    cu_make_tmp(g_tmp, sizeof g_tmp, "trackcli");
 }
 
 static void teardown(void) {
-    if (g_tmp[0]) rm_rf(g_tmp);
+    if (g_tmp[0]) cu_rm_rf(g_tmp);
     g_tmp[0] = '\0';
 }
 
@@ -106,37 +76,13 @@ static const char *T(const char *fmt, ...) {
     return buf[k];
 }
 
-static char *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    size_t k = fread(s, 1, (size_t)n, f);
-    s[k] = '\0';
-    fclose(f);
-    if (len) *len = k;
-    return s;
-}
+typedef cu_result run_result;
 
-typedef struct {
-    int code;
-    char *err;  // stderr
-} run_result;
-
-static void run_free(run_result *r) { free(r->err); }
-
-// Run `roto track -m WEIGHTS --config CONFIG <args>` in the temp dir.
+// Run `roto track -m WEIGHTS --config CONFIG <args>` in the temp dir (stdout discarded).
 static run_result track(const char *args) {
     char cmd[16384];
-    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' track -m '%s' --config '%s' --threads 1 %s >/dev/null 2>'%s'", g_tmp, g_roto,
-             WEIGHTS, CONFIG, args, T(".stderr"));
-    int st = system(cmd);
-    char *err = slurp(T(".stderr"), NULL);
-    run_result r = {WIFEXITED(st) ? WEXITSTATUS(st) : -1, err ? err : strdup("")};
-    unlink(T(".stderr"));
-    return r;
+    snprintf(cmd, sizeof cmd, "'%s' track -m '%s' --config '%s' --threads 1 %s", g_roto, WEIGHTS, CONFIG, args);
+    return cu_run(g_tmp, cmd, 0);
 }
 
 #define EXPECT_OK(r) ck_assert_msg((r).code == 0, "exit %d\nstderr: %s", (r).code, (r).err)
@@ -196,7 +142,7 @@ static void write_sequence(const char *dir, int n) {
         snprintf(src, sizeof src, "%s/" FIX "/frame_%05d.png", g_root, i % NFIX);
         snprintf(dst, sizeof dst, "%s/plate.%04d.png", dir, 1001 + i);
         size_t len = 0;
-        char *b = slurp(src, &len);
+        char *b = cu_read_file(src, &len);
         ck_assert_ptr_nonnull(b);
         FILE *f = fopen(dst, "wb");
         ck_assert_ptr_nonnull(f);
@@ -427,7 +373,7 @@ START_TEST(test_forward_matches_api) {
     EXPECT_OK(r);
     ck_assert_msg(strstr(r.err, "frame 1008") && strstr(r.err, "done: 7 frames (1002-1008), 3 objects") &&
                   strstr(r.err, "fps") && strstr(r.err, "peak RSS"), "progress and summary:\n%s", r.err);
-    run_free(&r);
+    cu_result_free(&r);
     ref_result ref;
     ref_track(8, OBJS3, 3, FORWARD, &ref);
     for (int f = 0; f < 8; f++) {
@@ -513,12 +459,12 @@ START_TEST(test_backward_and_both) {
         run_result r = track(args);
         EXPECT_OK(r);
         ck_assert_msg(r.err[0] == '\0', "-q prints nothing, got: %s", r.err);
-        run_free(&r);
+        cu_result_free(&r);
         snprintf(args, sizeof args, "-i seq/plate.####.png --prompts p.json --direction %s -o '%s_exr/m.####.exr' "
                  "--compression piz", name, name);
         r = track(args);
         EXPECT_OK(r);
-        run_free(&r);
+        cu_result_free(&r);
         ref_result ref;
         ref_track(8, OBJS3, 3, dir, &ref);
         for (int f = 0; f < 8; f++) {
@@ -553,7 +499,7 @@ START_TEST(test_single_object_cleanup_exr_plates) {
     run_result r = track("-i seq/plate.####.png --prompts p.json -o clean/mask.####.png --fill-holes 0 "
                          "--remove-islands 20 --dilate 2 --erode 1 --feather 1.5");
     EXPECT_OK(r);
-    run_free(&r);
+    cu_result_free(&r);
     ref_result ref;
     ref_track(8, one, 1, FORWARD, &ref);
     float *m = malloc(sizeof(float) * FW * FH);
@@ -597,7 +543,7 @@ START_TEST(test_single_object_cleanup_exr_plates) {
     r = track("-i exrseq/plate.####.exr --prompts p.json -o 'exrout/{obj}.####.exr' --exr-out multi/m.####.exr "
               "--exr-float");
     EXPECT_OK(r);
-    run_free(&r);
+    cu_result_free(&r);
     for (int f = 0; f < 8; f++) {
         const char *files[2] = {T("exrout/actor.%04d.exr", 1001 + f), T("multi/m.%04d.exr", 1001 + f)};
         for (int x = 0; x < 2; x++) {
@@ -640,18 +586,18 @@ START_TEST(test_errors) {
     snprintf(args, sizeof args, "-i seq/plate.####.png --prompts p.json %s", outs);
     r = track(args);
     EXPECT_FAIL(r, 1, "1 frame is missing: 1004");
-    run_free(&r);
+    cu_result_free(&r);
     expect_nothing_written();
     rename(T("seq/plate.1006.png"), T("seq_1006.png"));
     rename(T("seq/plate.1007.png"), T("seq_1007.png"));
     r = track(args);
     EXPECT_FAIL(r, 1, "3 frames are missing: 1004, 1006-1007");
-    run_free(&r);
+    cu_result_free(&r);
     expect_nothing_written();
     r = track("-i seq/plate.####.png --prompts p.json -o 'held/{obj}.####.png' --hold-missing");
     EXPECT_OK(r);
     ck_assert_msg(strstr(r.err, "holding the previous frame for 3 missing frames"), "%s", r.err);
-    run_free(&r);
+    cu_result_free(&r);
     ck_assert(file_exists(T("held/actor.1004.png")) && file_exists(T("held/pillow.1008.png")));
     rename(T("seq_1004.png"), T("seq/plate.1004.png"));
     rename(T("seq_1006.png"), T("seq/plate.1006.png"));
@@ -661,13 +607,13 @@ START_TEST(test_errors) {
     snprintf(args, sizeof args, "-i seq/plate.####.png --frames 1001-1004 --prompts p.json %s", outs);
     r = track(args);
     EXPECT_FAIL(r, 1, "object 'actor': keyframe 1005 is not in the sequence (frames 1001-1004 of --frames)");
-    run_free(&r);
+    cu_result_free(&r);
     expect_nothing_written();
     // --frames naming frames that do not exist.
     snprintf(args, sizeof args, "-i seq/plate.####.png --frames 1001-1010 --prompts p.json %s", outs);
     r = track(args);
     EXPECT_FAIL(r, 1, "2 frames are missing: 1009-1010");
-    run_free(&r);
+    cu_result_free(&r);
     expect_nothing_written();
 
     // Prompts off the frame: a click, a box.
@@ -676,7 +622,7 @@ START_TEST(test_errors) {
     snprintf(args, sizeof args, "-i seq/plate.####.png --prompts off.json %s", outs);
     r = track(args);
     EXPECT_FAIL(r, 1, "object 'x' frame 1002: point 0 (500, 20) is outside the 144x81 frame");
-    run_free(&r);
+    cu_result_free(&r);
     expect_nothing_written();
     bad[0].kf[0].n_points = 0;
     bad[0].kf[0].has_box = 1;
@@ -684,7 +630,7 @@ START_TEST(test_errors) {
     write_prompts(T("off.json"), bad, 1);
     r = track(args);
     EXPECT_FAIL(r, 1, "box (0, 0, 150, 50) is outside the 144x81 frame");
-    run_free(&r);
+    cu_result_free(&r);
     expect_nothing_written();
 
     // A mask of the wrong size.
@@ -701,7 +647,7 @@ START_TEST(test_errors) {
         snprintf(args, sizeof args, "-i seq/plate.####.png --prompts m.json %s", outs);
         r = track(args);
         EXPECT_FAIL(r, 1, "is 10x10 but the frames are 144x81");
-        run_free(&r);
+        cu_result_free(&r);
         expect_nothing_written();
     }
 
@@ -710,7 +656,7 @@ START_TEST(test_errors) {
     fclose(blk);
     r = track("-i seq/plate.####.png --prompts p.json -o 'blocker/sub/{obj}.####.png' --preview prev");
     EXPECT_FAIL(r, 1, "cannot write blocker/sub/actor.1002.png");
-    run_free(&r);
+    cu_result_free(&r);
     expect_nothing_written();
 
     // Bad JSON: syntax, unknown keys, duplicates, empty, wrong types.
@@ -745,41 +691,41 @@ START_TEST(test_errors) {
         r = track(args);
         EXPECT_FAIL(r, 1, cases[i].msg);
         ck_assert_msg(strstr(r.err, "bad.json"), "the message names the file: %s", r.err);
-        run_free(&r);
+        cu_result_free(&r);
         expect_nothing_written();
     }
     r = track("-i seq/plate.####.png --prompts nope.json -o 'out/{obj}.####.png'");
     EXPECT_FAIL(r, 1, "nope.json: cannot read the prompts file");
-    run_free(&r);
+    cu_result_free(&r);
 
     // Usage errors (exit 2).
     r = track("-i seq/plate.####.png --prompts p.json -o out/mask.####.png");
     EXPECT_FAIL(r, 2, "3 objects need {obj} in the name");
-    run_free(&r);
+    cu_result_free(&r);
     r = track("-i seq/plate.####.png --prompts p.json --exr-out out/m.####.png");
     EXPECT_FAIL(r, 2, "the multi-layer output is an EXR");
-    run_free(&r);
+    cu_result_free(&r);
     r = track("-i seq/plate.####.png --prompts p.json -o 'out/{obj}.png'");
     EXPECT_FAIL(r, 2, "needs a frame number field");
-    run_free(&r);
+    cu_result_free(&r);
     r = track("-i seq/plate.####.png -o 'out/{obj}.####.png'");
     EXPECT_FAIL(r, 2, "missing --prompts");
-    run_free(&r);
+    cu_result_free(&r);
     r = track("-i seq/plate.####.png --prompts p.json -o 'out/{obj}.####.png' --direction sideways");
     EXPECT_FAIL(r, 2, "forward, backward or both");
-    run_free(&r);
+    cu_result_free(&r);
     // Outputs onto the input.
     write_prompts(T("one.json"), OBJS3, 1);
     r = track("-i seq/plate.####.png --prompts one.json -o seq/plate.####.png");
     EXPECT_FAIL(r, 1, "would overwrite the input frame");
-    run_free(&r);
+    cu_result_free(&r);
     // Not a video checkpoint: the image-only fixture.
     char cmd[4 * PATH_MAX + 512];
     snprintf(cmd, sizeof cmd, "cd '%s' && '%s' track -m '%s/tests/fixtures/sam2/small/weights.safetensors' --config "
              "'%s' -i seq/plate.####.png --prompts p.json -o 'out/{obj}.####.png' 2>'%s'", g_tmp, g_roto, g_root,
              CONFIG, T(".err"));
     int st = system(cmd);
-    char *err = slurp(T(".err"), NULL);
+    char *err = cu_read_file(T(".err"), NULL);
     ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 1, "%s", err);
     ck_assert_msg(strstr(err, "video tensors"), "%s", err);
     free(err);
@@ -796,24 +742,24 @@ START_TEST(test_skip_existing) {
     const char *args = "-i seq/plate.####.png --prompts p.json -o 'out/{obj}.####.png' --exr-out exr/m.####.exr";
     run_result r = track(args);
     EXPECT_OK(r);
-    run_free(&r);
+    cu_result_free(&r);
     size_t n0 = 0, n1 = 0;
-    char *ref_png = slurp(T("out/bed.1006.png"), &n0);
-    char *ref_exr = slurp(T("exr/m.1003.exr"), &n1);
+    char *ref_png = cu_read_file(T("out/bed.1006.png"), &n0);
+    char *ref_exr = cu_read_file(T("exr/m.1003.exr"), &n1);
     char args2[1024];
     snprintf(args2, sizeof args2, "%s --skip-existing", args);
     r = track(args2);
     EXPECT_OK(r);
     ck_assert_msg(strstr(r.err, "every output of frames 1002-1008 exists already; nothing to do"), "%s", r.err);
-    run_free(&r);
+    cu_result_free(&r);
     unlink(T("out/bed.1006.png"));
     unlink(T("exr/m.1003.exr"));
     r = track(args2);
     EXPECT_OK(r);
     ck_assert_msg(strstr(r.err, "2 files written (26 existing kept)"), "%s", r.err);
-    run_free(&r);
+    cu_result_free(&r);
     size_t m0 = 0, m1 = 0;
-    char *png = slurp(T("out/bed.1006.png"), &m0), *exr = slurp(T("exr/m.1003.exr"), &m1);
+    char *png = cu_read_file(T("out/bed.1006.png"), &m0), *exr = cu_read_file(T("exr/m.1003.exr"), &m1);
     ck_assert(png && exr && m0 == n0 && m1 == n1 && !memcmp(png, ref_png, n0) && !memcmp(exr, ref_exr, n1));
     free(png), free(exr), free(ref_png), free(ref_exr);
     teardown();
@@ -889,7 +835,7 @@ static void expect_same_outputs(const char *run, const char *ref, int n_frames) 
             const char *a = x < 2 ? T("%s/%s.%04d.png", run, OBJS3[x].name, 1001 + f) : T("%s/m.%04d.exr", run, 1001 + f);
             const char *b = x < 2 ? T("%s/%s.%04d.png", ref, OBJS3[x].name, 1001 + f) : T("%s/m.%04d.exr", ref, 1001 + f);
             size_t na = 0, nb = 0;
-            char *da = slurp(a, &na), *db = slurp(b, &nb);
+            char *da = cu_read_file(a, &na), *db = cu_read_file(b, &nb);
             ck_assert_msg(da && db, "%s or %s missing", a, b);
             ck_assert_msg(na == nb && !memcmp(da, db, na), "%s differs from the uninterrupted run", a);
             free(da), free(db);
@@ -905,7 +851,7 @@ START_TEST(test_kill_and_resume) {
     snprintf(args, sizeof args, "-i seq/plate.####.png --prompts p.json -o 'ref/{obj}.####.png' --exr-out ref/m.####.exr");
     run_result r = track(args);
     EXPECT_OK(r);
-    run_free(&r);
+    cu_result_free(&r);
     ck_assert_int_eq(check_outputs_complete("ref", N, 1), N - 1);  // 1002..1060
 
     for (int sig_i = 0; sig_i < 2; sig_i++) {
@@ -926,7 +872,7 @@ START_TEST(test_kill_and_resume) {
         ck_assert_int_eq(kill(pid, sig), 0);
         int status = 0;
         ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-        char *err = slurp(err_path, NULL);
+        char *err = cu_read_file(err_path, NULL);
         int files = 0, temps = 0;
         count_tree(T("%s", run), &files, &temps);
         int done = check_outputs_complete(run, N, sig == SIGTERM);
@@ -956,7 +902,7 @@ START_TEST(test_kill_and_resume) {
         EXPECT_OK(r);
         ck_assert_msg(strstr(r.err, "existing kept"), "%s", r.err);
         if (temps > 0) ck_assert_msg(strstr(r.err, "temp file"), "stale temp files reported: %s", r.err);
-        run_free(&r);
+        cu_result_free(&r);
         files = temps = 0;
         count_tree(T("%s", run), &files, &temps);
         ck_assert_int_eq(temps, 0);
