@@ -13,7 +13,6 @@
 // - errors: each returns a status and a message naming the problem, and the
 //   model stays usable.
 #include <jansson.h>
-#include <libgen.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -24,6 +23,8 @@
 #include "nets/sam2/sam2.h"
 #include "ref/ref_resample.h"
 #include "roto.h"
+#include "util/cli_util.h"
+#include "util/sam2_fixture.h"
 #include "util/test_util.h"
 
 // ---- fixture ---------------------------------------------------------------------------
@@ -33,16 +34,7 @@ static char g_dir[PATH_MAX];
 // tests/fixtures/sam2/small from the working directory (make runs the tests from
 // the repository root), else relative to the binary: <root>/<build>/tests/test_api.
 static const char *fixdir(void) {
-    if (g_dir[0]) return g_dir;
-    if (access("tests/fixtures/sam2/small/index.json", R_OK) == 0) {
-        snprintf(g_dir, sizeof g_dir, "tests/fixtures/sam2/small");
-        return g_dir;
-    }
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    ck_assert_msg(n > 0, "cannot find the fixtures");
-    exe[n] = '\0';
-    snprintf(g_dir, sizeof g_dir, "%s/../../tests/fixtures/sam2/small", dirname(exe));
+    if (!g_dir[0]) cu_repo_dir(g_dir, sizeof g_dir, "tests/fixtures/sam2/small", "index.json");
     return g_dir;
 }
 
@@ -54,19 +46,6 @@ static const char *fx_path(const char *file) {
     return buf[k];
 }
 
-static void *read_all(const char *path, size_t *size) {
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    void *p = malloc(n > 0 ? (size_t)n : 1);
-    ck_assert(p && fread(p, 1, (size_t)n, f) == (size_t)n);
-    fclose(f);
-    if (size) *size = (size_t)n;
-    return p;
-}
-
 typedef struct {
     json_t *index;
     sam2_config cfg;
@@ -76,13 +55,6 @@ typedef struct {
 
 static fixture FX;
 
-static void int_list(json_t *a, int *dst, int max, int *n) {
-    int k = 0;
-    for (size_t i = 0; i < json_array_size(a) && k < max; i++)
-        dst[k++] = (int)json_integer_value(json_array_get(a, i));
-    if (n) *n = k;
-}
-
 static void fixture_load(void) {
     if (FX.index) return;
     json_error_t err;
@@ -90,22 +62,12 @@ static void fixture_load(void) {
     ck_assert_msg(FX.index != NULL, "index.json: %s", err.text);
     // The config the same way test_sam2_image.c reads it, for nets/sam2 directly.
     json_t *c = json_object_get(FX.index, "config");
-    sam2_config *g = &FX.cfg;
-    memset(g, 0, sizeof *g);
-    snprintf(g->name, sizeof g->name, "%s", json_string_value(json_object_get(c, "name")));
-    g->image_size = (int)json_integer_value(json_object_get(c, "image_size"));
-    g->embed_dim = (int)json_integer_value(json_object_get(c, "embed_dim"));
-    g->num_heads = (int)json_integer_value(json_object_get(c, "num_heads"));
-    g->d_model = (int)json_integer_value(json_object_get(c, "d_model"));
-    int_list(json_object_get(c, "stages"), g->stages, 4, NULL);
-    int_list(json_object_get(c, "window_spec"), g->window_spec, 4, NULL);
-    int_list(json_object_get(c, "global_att_blocks"), g->global_blocks, SAM2_MAX_GLOBAL, &g->n_global);
-    int_list(json_object_get(c, "window_pos_embed_bkg_spatial_size"), g->pos_bkg, 2, NULL);
+    sam2_fixture_config(c, &FX.cfg);
     json_t *im = json_object_get(FX.index, "image");
     FX.w = (int)json_integer_value(json_object_get(im, "width"));
     FX.h = (int)json_integer_value(json_object_get(im, "height"));
     size_t n;
-    FX.image = read_all(fx_path("image.rgb"), &n);
+    FX.image = cu_must_read(fx_path("image.rgb"), &n);
     ck_assert_int_eq(n, (size_t)FX.w * FX.h * 3);
 }
 
@@ -175,7 +137,7 @@ static float *ref_floats(const char *key, size_t *n) {
     json_t *t = json_object_get(json_object_get(FX.index, "tensors"), key);
     ck_assert_msg(t != NULL, "no reference %s", key);
     size_t bytes;
-    float *p = read_all(fx_path(json_string_value(json_object_get(t, "file"))), &bytes);
+    float *p = cu_must_read(fx_path(json_string_value(json_object_get(t, "file"))), &bytes);
     *n = bytes / sizeof(float);
     return p;
 }
@@ -258,7 +220,7 @@ START_TEST(test_fixture_prompts) {
         free(ref);
         snprintf(key, sizeof key, "%s.masks", name);
         json_t *jt = json_object_get(json_object_get(FX.index, "tensors"), key);
-        uint8_t *ref_masks = read_all(fx_path(json_string_value(json_object_get(jt, "file"))), &n);
+        uint8_t *ref_masks = cu_must_read(fx_path(json_string_value(json_object_get(jt, "file"))), &n);
         size_t npix = (size_t)FX.w * FX.h;
         ck_assert_int_eq(n, r->n_masks * npix);
         for (int k = 0; k < r->n_masks; k++) {

@@ -9,17 +9,16 @@
 // scratch (safetensors headers, zips holding hand-assembled pickles): each must
 // give an error status whose message names the file and the problem.
 #include <jansson.h>
-#include <libgen.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "engine/model_detect.h"
 #include "engine/namemap.h"
 #include "engine/weights.h"
+#include "util/cli_util.h"
 #include "util/test_util.h"
 
 // ---- files -----------------------------------------------------------------------
@@ -29,16 +28,7 @@ static char g_fixdir[PATH_MAX];
 // tests/fixtures/ckpt from the working directory (make runs tests from the
 // repository root), else relative to the binary: <root>/<build>/tests/test_ckpt.
 static const char *fixdir(void) {
-    if (g_fixdir[0]) return g_fixdir;
-    if (access("tests/fixtures/ckpt/expected.json", R_OK) == 0) {
-        snprintf(g_fixdir, sizeof g_fixdir, "tests/fixtures/ckpt");
-        return g_fixdir;
-    }
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    ck_assert_msg(n > 0, "cannot find the fixtures");
-    exe[n] = '\0';
-    snprintf(g_fixdir, sizeof g_fixdir, "%s/../../tests/fixtures/ckpt", dirname(exe));
+    if (!g_fixdir[0]) cu_repo_dir(g_fixdir, sizeof g_fixdir, "tests/fixtures/ckpt", "expected.json");
     return g_fixdir;
 }
 
@@ -48,22 +38,8 @@ static char *fixture_path(const char *name) {
     return buf;
 }
 
-static uint8_t *read_all(const char *path, size_t *size) {
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *b = malloc(n > 0 ? (size_t)n : 1);
-    ck_assert(b != NULL);
-    ck_assert_int_eq(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *size = (size_t)n;
-    return b;
-}
-
 static uint8_t *read_fixture(const char *name, size_t *size) {
-    return read_all(fixture_path(name), size);
+    return cu_must_read(fixture_path(name), size);
 }
 
 // A temporary file holding `data`; the caller unlinks it.
@@ -1337,31 +1313,11 @@ END_TEST
 
 // ---- the CLI -----------------------------------------------------------------------
 
-// <builddir>/tests/test_ckpt -> <builddir>/roto
-static void roto_path(char *buf, size_t n) {
-    char exe[PATH_MAX];
-    ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    ck_assert(k > 0);
-    exe[k] = '\0';
-    char *dir = dirname(exe);  // <builddir>/tests
-    snprintf(buf, n, "%s/../roto", dir);
-    ck_assert_msg(access(buf, X_OK) == 0, "roto binary not found at %s", buf);
-}
-
-static int run_capture(const char *cmd, char *out, size_t n) {
-    FILE *p = popen(cmd, "r");
-    ck_assert(p != NULL);
-    size_t k = fread(out, 1, n - 1, p);
-    out[k] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 START_TEST(test_cli_info) {
     char roto[PATH_MAX], cmd[3 * PATH_MAX], out[16384];
-    roto_path(roto, sizeof roto);
+    cu_roto_path(roto, sizeof roto);
     snprintf(cmd, sizeof cmd, "'%s' info '%s' 2>&1", roto, fixture_path("nested_model.pt"));
-    ck_assert_int_eq(run_capture(cmd, out, sizeof out), 0);
+    ck_assert_int_eq(cu_run_capture(cmd, out, sizeof out), 0);
     ck_assert_msg(strstr(out, "format:     pytorch-zip\n"), "%s", out);
     ck_assert_msg(strstr(out, "tensors:    12\n"), "%s", out);
     ck_assert_msg(strstr(out, "parameters: 112 "), "%s", out);
@@ -1369,7 +1325,7 @@ START_TEST(test_cli_info) {
     ck_assert_msg(strstr(out, "torch.archive: nested_model"), "%s", out);
 
     snprintf(cmd, sizeof cmd, "'%s' info --tensors '%s' 2>&1", roto, fixture_path("tensors.safetensors"));
-    ck_assert_int_eq(run_capture(cmd, out, sizeof out), 0);
+    ck_assert_int_eq(cu_run_capture(cmd, out, sizeof out), 0);
     ck_assert_msg(strstr(out, "format:     safetensors\n"), "%s", out);
     ck_assert_msg(strstr(out, "  conv.weight  f32  [4, 3, 2, 2]\n"), "%s", out);
     ck_assert_msg(strstr(out, "  scale  f32  []\n"), "%s", out);
@@ -1382,7 +1338,7 @@ START_TEST(test_cli_info) {
     write_temp(tmp, sizeof tmp, d, size / 2);
     free(d);
     snprintf(cmd, sizeof cmd, "'%s' info '%s' 2>&1", roto, tmp);
-    ck_assert_int_eq(run_capture(cmd, out, sizeof out), 1);
+    ck_assert_int_eq(cu_run_capture(cmd, out, sizeof out), 1);
     ck_assert_msg(strstr(out, tmp) && strstr(out, "truncated"), "%s", out);
     ck_assert_msg(strchr(out, '\n') == out + strlen(out) - 1, "not one line: %s", out);
     unlink(tmp);
@@ -1395,13 +1351,13 @@ START_TEST(test_cli_info) {
     free(f);
     free(l.t);
     snprintf(cmd, sizeof cmd, "'%s' info '%s' 2>&1", roto, tmp);
-    ck_assert_int_eq(run_capture(cmd, out, sizeof out), 0);
+    ck_assert_int_eq(cu_run_capture(cmd, out, sizeof out), 0);
     ck_assert_msg(strstr(out, "model:      SAM 2.1 tiny (Hugging Face names"), "%s", out);
     ck_assert_msg(strstr(out, "aliases:"), "%s", out);
     unlink(tmp);
 
     snprintf(cmd, sizeof cmd, "'%s' info 2>&1", roto);
-    ck_assert_int_eq(run_capture(cmd, out, sizeof out), 2);
+    ck_assert_int_eq(cu_run_capture(cmd, out, sizeof out), 2);
 }
 END_TEST
 

@@ -15,20 +15,19 @@
 // - The CLI: output line, exit codes, roto info of the result.
 #include <dirent.h>
 #include <jansson.h>
-#include <libgen.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include "engine/weights.h"
 #include "engine/weights_write.h"
 #include "roto.h"
+#include "util/cli_util.h"
 #include "util/test_util.h"
 
 // ---- files ---------------------------------------------------------------------------------
@@ -38,16 +37,7 @@ static char g_root[PATH_MAX];
 // The repository root: the working directory under make, else from the binary
 // (<root>/<build>/tests/test_convert).
 static const char *root_dir(void) {
-    if (g_root[0]) return g_root;
-    if (access("tests/fixtures/sam2/small/index.json", R_OK) == 0) {
-        snprintf(g_root, sizeof g_root, ".");
-        return g_root;
-    }
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    ck_assert(n > 0);
-    exe[n] = '\0';
-    snprintf(g_root, sizeof g_root, "%s/../..", dirname(exe));
+    if (!g_root[0]) cu_repo_dir(g_root, sizeof g_root, ".", "tests/fixtures/sam2/small/index.json");
     return g_root;
 }
 
@@ -75,19 +65,6 @@ static const char *tmp_path(const char *name) {
     k = (k + 1) % 4;
     snprintf(buf[k], sizeof buf[k], "%s/%s", g_tmp, name);
     return buf[k];
-}
-
-static void *read_all(const char *path, size_t *size) {
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    void *p = malloc(n > 0 ? (size_t)n : 1);
-    ck_assert(p && fread(p, 1, (size_t)n, f) == (size_t)n);
-    fclose(f);
-    if (size) *size = (size_t)n;
-    return p;
 }
 
 static void write_all(const char *path, const void *p, size_t n) {
@@ -139,7 +116,7 @@ START_TEST(test_writer) {
     ck_assert_msg(rt_safetensors_write(path, t, n, meta, 2) == ROTO_OK, "%s", roto_last_error());
 
     size_t size;
-    uint8_t *raw = read_all(path, &size);
+    uint8_t *raw = cu_must_read(path, &size);
     uint64_t hl = 0;
     for (int i = 0; i < 8; i++) hl |= (uint64_t)raw[i] << (8 * i);
     ck_assert_int_eq((8 + hl) % 64, 0);  // data section aligned
@@ -366,7 +343,7 @@ static const char *hf_name(json_t *table, const char *name, char *out, size_t n)
 
 static void write_hf(const char *path, const char *src) {
     size_t tn;
-    char *tsv = read_all(fx("tests/fixtures/ckpt/sam2.1_tiny_official_to_hf.tsv"), &tn);
+    char *tsv = cu_must_read(fx("tests/fixtures/ckpt/sam2.1_tiny_official_to_hf.tsv"), &tn);
     tsv = realloc(tsv, tn + 1);
     tsv[tn] = '\0';
     json_t *table = json_object();
@@ -459,7 +436,7 @@ static void run_prompts(const char *ckpt, const char *config, int all_multimask,
     roto_model *m;
     ck_assert_msg(roto_model_load(ckpt, &o, &m) == ROTO_OK, "%s: %s", ckpt, roto_last_error());
     size_t n;
-    uint8_t *img = read_all(fx(FIX_IMAGE), &n);
+    uint8_t *img = cu_must_read(fx(FIX_IMAGE), &n);
     ck_assert_int_eq(roto_image_set(m, img, 150, 100, 0, ROTO_PIXELS_RGB8), ROTO_OK);
     json_t *prompts = json_object_get(index, "prompts");
     for (size_t pi = 0; pi < 5; pi++) {
@@ -661,7 +638,7 @@ START_TEST(test_convert_errors) {
     rt_safetensors_write_fail_after(5000);
     ck_assert_int_eq(roto_convert(fx(FIX_WEIGHTS), out, NULL, NULL), ROTO_ERR_IO);
     size_t n;
-    char *old = read_all(out, &n);
+    char *old = cu_must_read(out, &n);
     ck_assert(n == 3 && !memcmp(old, "old", 3));
     free(old);
     ck_assert_int_eq(count_hidden(), 0);
@@ -685,37 +662,18 @@ END_TEST
 
 // ---- the CLI -------------------------------------------------------------------------------------
 
-// <builddir>/tests/test_convert -> <builddir>/roto
-static void roto_path(char *b, size_t n) {
-    char exe[PATH_MAX];
-    ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    ck_assert(k > 0);
-    exe[k] = '\0';
-    snprintf(b, n, "%s/../roto", dirname(exe));
-    ck_assert_msg(access(b, X_OK) == 0, "roto binary not found at %s", b);
-}
-
-static int run_capture(const char *cmd, char *out, size_t n) {
-    FILE *p = popen(cmd, "r");
-    ck_assert(p != NULL);
-    size_t k = fread(out, 1, n - 1, p);
-    out[k] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 START_TEST(test_convert_cli) {
     char roto[PATH_MAX], cmd[4 * PATH_MAX], out[8192];
-    roto_path(roto, sizeof roto);
+    cu_roto_path(roto, sizeof roto);
     char dst[PATH_MAX];
     snprintf(dst, sizeof dst, "%s", tmp_path("cli/sub/model.safetensors"));  // parents made
     snprintf(cmd, sizeof cmd, "'%s' convert '%s' -o '%s' --dtype f16 --config '%s' 2>&1", roto,
              fx(FIX_WEIGHTS), dst, fx(FIX_INDEX));
-    ck_assert_int_eq(run_capture(cmd, out, sizeof out), 0);
+    ck_assert_int_eq(cu_run_capture(cmd, out, sizeof out), 0);
     ck_assert_msg(strstr(out, "wrote ") && strstr(out, "sam2 small, 251 tensors") && strstr(out, "f16"),
                   "%s", out);
     snprintf(cmd, sizeof cmd, "'%s' info '%s' 2>&1", roto, dst);
-    ck_assert_int_eq(run_capture(cmd, out, sizeof out), 0);
+    ck_assert_int_eq(cu_run_capture(cmd, out, sizeof out), 0);
     ck_assert_msg(strstr(out, "format: roto") && strstr(out, "dtypes:     f16 251") &&
                       strstr(out, "source: weights.safetensors"),
                   "%s", out);
@@ -752,13 +710,13 @@ START_TEST(test_convert_cli) {
             }
         }
         snprintf(cmd, sizeof cmd, "'%s' convert %s 2>&1", roto, args);
-        int rc = run_capture(cmd, out, sizeof out);
+        int rc = cu_run_capture(cmd, out, sizeof out);
         ck_assert_msg(rc == cases[i].code && strstr(out, cases[i].says), "'%s': exit %d: %s",
                       cases[i].args, rc, out);
     }
     ck_assert_int_eq(access(tmp_path("o.safetensors"), F_OK), -1);
     snprintf(cmd, sizeof cmd, "'%s' convert --help", roto);
-    ck_assert_int_eq(run_capture(cmd, out, sizeof out), 0);
+    ck_assert_int_eq(cu_run_capture(cmd, out, sizeof out), 0);
     ck_assert_ptr_nonnull(strstr(out, "--dtype"));
     unlink(dst);
     rmdir(tmp_path("cli/sub"));

@@ -22,6 +22,8 @@
 #include "engine/namemap.h"
 #include "nets/sam2/sam2.h"
 #include "nets/sam2/sam2_internal.h"
+#include "util/cli_util.h"
+#include "util/sam2_fixture.h"
 #include "util/test_util.h"
 
 #define DEFAULT_DIR "tests/fixtures/sam2/small"
@@ -45,38 +47,15 @@ static char *path_in(const char *dir, const char *file) {
     return buf;
 }
 
-static void *read_file(const char *path, size_t *size) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    void *p = malloc(n > 0 ? (size_t)n : 1);
-    if (p && fread(p, 1, (size_t)n, f) != (size_t)n) {
-        free(p);
-        p = NULL;
-    }
-    fclose(f);
-    if (size) *size = (size_t)n;
-    return p;
-}
-
 // A dumped tensor by name (NULL if the dump has none); *n its element count.
 static float *ref_tensor(const char *name, size_t *n) {
     json_t *t = json_object_get(json_object_get(FX.index, "tensors"), name);
     if (!t) return NULL;
     size_t bytes = 0;
-    float *p = read_file(path_in(FX.dir, json_string_value(json_object_get(t, "file"))), &bytes);
+    float *p = cu_read_file(path_in(FX.dir, json_string_value(json_object_get(t, "file"))), &bytes);
     ck_assert_msg(p != NULL, "cannot read the dump of %s in %s", name, FX.dir);
     *n = bytes / sizeof(float);
     return p;
-}
-
-static void int_list(json_t *a, int *dst, int max, int *n) {
-    int k = 0;
-    for (size_t i = 0; i < json_array_size(a) && k < max; i++)
-        dst[k++] = (int)json_integer_value(json_array_get(a, i));
-    if (n) *n = k;
 }
 
 static void fixture_load(void) {
@@ -88,23 +67,12 @@ static void fixture_load(void) {
     FX.index = json_load_file(path_in(FX.dir, "index.json"), 0, &err);
     ck_assert_msg(FX.index != NULL, "cannot read %s/index.json: %s", FX.dir, err.text);
     json_t *c = json_object_get(FX.index, "config");
-    sam2_config *g = &FX.cfg;
-    memset(g, 0, sizeof *g);
-    snprintf(g->name, sizeof g->name, "%s", json_string_value(json_object_get(c, "name")));
-    g->image_size = (int)json_integer_value(json_object_get(c, "image_size"));
-    g->embed_dim = (int)json_integer_value(json_object_get(c, "embed_dim"));
-    g->num_heads = (int)json_integer_value(json_object_get(c, "num_heads"));
-    g->d_model = (int)json_integer_value(json_object_get(c, "d_model"));
-    int_list(json_object_get(c, "stages"), g->stages, 4, NULL);
-    int_list(json_object_get(c, "window_spec"), g->window_spec, 4, NULL);
-    int_list(json_object_get(c, "global_att_blocks"), g->global_blocks, SAM2_MAX_GLOBAL,
-             &g->n_global);
-    int_list(json_object_get(c, "window_pos_embed_bkg_spatial_size"), g->pos_bkg, 2, NULL);
+    sam2_fixture_config(c, &FX.cfg);
     json_t *im = json_object_get(FX.index, "image");
     FX.h = (int)json_integer_value(json_object_get(im, "height"));
     FX.w = (int)json_integer_value(json_object_get(im, "width"));
     size_t n = 0;
-    FX.image = read_file(path_in(FX.dir, json_string_value(json_object_get(im, "file"))), &n);
+    FX.image = cu_read_file(path_in(FX.dir, json_string_value(json_object_get(im, "file"))), &n);
     ck_assert_msg(FX.image && n == (size_t)FX.h * FX.w * 3, "bad fixture image");
 }
 
@@ -267,7 +235,7 @@ START_TEST(test_prompts) {
         float pts[2 * SAM2_MAX_POINTS], box[4];
         int labels[SAM2_MAX_POINTS], npt = 0, nl = 0, nb = 0;
         float_list(json_object_get(jp, "points"), pts, 2 * SAM2_MAX_POINTS, &npt);
-        int_list(json_object_get(jp, "labels"), labels, SAM2_MAX_POINTS, &nl);
+        sam2_fixture_ints(json_object_get(jp, "labels"), labels, SAM2_MAX_POINTS, &nl);
         json_t *jb = json_object_get(jp, "box");
         if (json_is_array(jb)) float_list(jb, box, 4, &nb);
         float *mask_in = NULL;
@@ -326,7 +294,7 @@ START_TEST(test_prompts) {
         ck_assert_ptr_nonnull(jt);
         size_t nbytes = 0;
         uint8_t *ref_masks =
-            read_file(path_in(FX.dir, json_string_value(json_object_get(jt, "file"))), &nbytes);
+            cu_read_file(path_in(FX.dir, json_string_value(json_object_get(jt, "file"))), &nbytes);
         ck_assert_int_eq(nbytes, (size_t)r.n_masks * r.height * r.width);
         for (int k = 0; k < r.n_masks; k++) {
             size_t inter = 0, uni = 0, npix = (size_t)r.height * r.width;
@@ -371,7 +339,7 @@ END_TEST
 // A copy of the fixture's safetensors file with its JSON header edited by `edit`.
 static void *edited_weights(void (*edit)(json_t *hdr), size_t *size) {
     size_t n = 0;
-    uint8_t *f = read_file(weights_path(), &n);
+    uint8_t *f = cu_read_file(weights_path(), &n);
     ck_assert_ptr_nonnull(f);
     uint64_t hl = 0;
     memcpy(&hl, f, 8);
@@ -459,8 +427,8 @@ END_TEST
 // concatenated into one [4, d] tensor as the HF files store them).
 static void *hf_weights(size_t *size) {
     size_t n = 0, tn = 0;
-    uint8_t *f = read_file(weights_path(), &n);
-    char *tsv = read_file("tests/fixtures/ckpt/sam2.1_tiny_official_to_hf.tsv", &tn);
+    uint8_t *f = cu_read_file(weights_path(), &n);
+    char *tsv = cu_read_file("tests/fixtures/ckpt/sam2.1_tiny_official_to_hf.tsv", &tn);
     ck_assert_msg(f && tsv, "cannot read the fixture or the name table");
     tsv = realloc(tsv, tn + 1);
     tsv[tn] = 0;
@@ -566,7 +534,7 @@ START_TEST(test_hf_names) {
     float pt[2];
     int lab[1];
     float_list(json_object_get(jp, "points"), pt, 2, NULL);
-    int_list(json_object_get(jp, "labels"), lab, 1, NULL);
+    sam2_fixture_ints(json_object_get(jp, "labels"), lab, 1, NULL);
     sam2_prompt p = {.points = pt, .labels = lab, .n_points = 1,
                      .multimask = json_is_true(json_object_get(jp, "multimask"))};
     sam2_result r;

@@ -27,6 +27,8 @@
 #include "nets/sam2/sam2_internal.h"
 #include "nets/sam2/sam2_track.h"
 #include "nets/sam2/sam2_video_internal.h"
+#include "util/cli_util.h"
+#include "util/sam2_fixture.h"
 #include "util/test_util.h"
 
 #define DEFAULT_DIR "tests/fixtures/sam2_video/small"
@@ -48,26 +50,10 @@ static char *path_in(const char *file) {
     return buf;
 }
 
-static void *read_all(const char *path, size_t *size) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    void *p = malloc(n > 0 ? (size_t)n : 1);
-    if (p && fread(p, 1, (size_t)n, f) != (size_t)n) {
-        free(p);
-        p = NULL;
-    }
-    fclose(f);
-    if (size) *size = (size_t)n;
-    return p;
-}
-
 static void *ref_blob(const char *name, size_t *bytes) {
     json_t *t = json_object_get(json_object_get(FX.index, "tensors"), name);
     ck_assert_msg(t != NULL, "the dump has no %s", name);
-    void *p = read_all(path_in(json_string_value(json_object_get(t, "file"))), bytes);
+    void *p = cu_read_file(path_in(json_string_value(json_object_get(t, "file"))), bytes);
     ck_assert_msg(p != NULL, "cannot read the dump of %s", name);
     return p;
 }
@@ -90,13 +76,6 @@ static uint8_t *ref_bits(const char *name) {
     return m;
 }
 
-static void int_list(json_t *a, int *dst, int max, int *n) {
-    int k = 0;
-    for (size_t i = 0; i < json_array_size(a) && k < max; i++)
-        dst[k++] = (int)json_integer_value(json_array_get(a, i));
-    if (n) *n = k;
-}
-
 static void fixture_load(void) {
     if (FX.index) return;
     const char *env = getenv("SAM2_VIDEO_PARITY_DIR");
@@ -106,18 +85,7 @@ static void fixture_load(void) {
     FX.index = json_load_file(path_in("index.json"), 0, &err);
     ck_assert_msg(FX.index != NULL, "cannot read %s/index.json: %s", FX.dir, err.text);
     json_t *c = json_object_get(FX.index, "config");
-    sam2_config *g = &FX.cfg;
-    memset(g, 0, sizeof *g);
-    snprintf(g->name, sizeof g->name, "%s", json_string_value(json_object_get(c, "name")));
-    g->image_size = (int)json_integer_value(json_object_get(c, "image_size"));
-    g->embed_dim = (int)json_integer_value(json_object_get(c, "embed_dim"));
-    g->num_heads = (int)json_integer_value(json_object_get(c, "num_heads"));
-    g->d_model = (int)json_integer_value(json_object_get(c, "d_model"));
-    int_list(json_object_get(c, "stages"), g->stages, 4, NULL);
-    int_list(json_object_get(c, "window_spec"), g->window_spec, 4, NULL);
-    int_list(json_object_get(c, "global_att_blocks"), g->global_blocks, SAM2_MAX_GLOBAL,
-             &g->n_global);
-    int_list(json_object_get(c, "window_pos_embed_bkg_spatial_size"), g->pos_bkg, 2, NULL);
+    sam2_fixture_config(c, &FX.cfg);
     json_t *v = json_object_get(FX.index, "video");
     FX.H = (int)json_integer_value(json_object_get(v, "height"));
     FX.W = (int)json_integer_value(json_object_get(v, "width"));

@@ -11,18 +11,43 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-void cu_find_roto(char roto[PATH_MAX], char root[PATH_MAX], const char *marker) {
+// The directory of this test program: <builddir>/tests.
+static void exe_dir(char *buf, size_t n) {
     char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    ck_assert(n > 0);
-    exe[n] = '\0';
-    char *dir = dirname(exe);  // <builddir>/tests
-    snprintf(roto, PATH_MAX, "%s/../roto", dir);
-    ck_assert_msg(access(roto, X_OK) == 0, "roto binary not found at %s", roto);
-    if (access(marker, R_OK) == 0)
+    ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    ck_assert_msg(k > 0, "cannot find this program's path");
+    exe[k] = '\0';
+    snprintf(buf, n, "%s", dirname(exe));
+}
+
+void cu_roto_path(char *buf, size_t n) {
+    char dir[PATH_MAX];
+    exe_dir(dir, sizeof dir);
+    snprintf(buf, n, "%s/../roto", dir);
+    ck_assert_msg(access(buf, X_OK) == 0, "roto binary not found at %s", buf);
+}
+
+void cu_find_roto(char roto[PATH_MAX], char root[PATH_MAX], const char *marker) {
+    cu_roto_path(roto, PATH_MAX);
+    if (access(marker, R_OK) == 0) {
         ck_assert_ptr_nonnull(getcwd(root, PATH_MAX));
-    else
+    } else {
+        char dir[PATH_MAX - 8];  // room for "/../.."
+        exe_dir(dir, sizeof dir);
         snprintf(root, PATH_MAX, "%s/../..", dir);
+    }
+}
+
+void cu_repo_dir(char *buf, size_t n, const char *rel, const char *marker) {
+    char probe[2 * PATH_MAX];
+    snprintf(probe, sizeof probe, "%s/%s", rel, marker);
+    if (access(probe, R_OK) == 0) {
+        snprintf(buf, n, "%s", rel);
+        return;
+    }
+    char dir[PATH_MAX];
+    exe_dir(dir, sizeof dir);
+    snprintf(buf, n, "%s/../../%s", dir, rel);
 }
 
 void cu_make_tmp(char *buf, size_t size, const char *name) {
@@ -51,17 +76,27 @@ void cu_rm_rf(const char *path) {
     rmdir(path);
 }
 
-char *cu_read_file(const char *path, size_t *len) {
+void *cu_read_file(const char *path, size_t *len) {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
     fseek(f, 0, SEEK_END);
     long n = ftell(f);
     fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    size_t k = fread(s, 1, (size_t)n, f);
-    s[k] = '\0';
+    char *s = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (s && fread(s, 1, (size_t)n, f) != (size_t)n) {
+        free(s);
+        s = NULL;
+    }
     fclose(f);
-    if (len) *len = k;
+    if (!s) return NULL;
+    s[n] = '\0';
+    if (len) *len = (size_t)n;
+    return s;
+}
+
+void *cu_must_read(const char *path, size_t *len) {
+    char *s = cu_read_file(path, len);
+    ck_assert_msg(s != NULL, "cannot open %s", path);
     return s;
 }
 
@@ -92,4 +127,13 @@ void cu_result_free(cu_result *r) {
     free(r->out);
     free(r->err);
     r->out = r->err = NULL;
+}
+
+int cu_run_capture(const char *cmd, char *out, size_t n) {
+    FILE *p = popen(cmd, "r");
+    ck_assert(p != NULL);
+    size_t k = fread(out, 1, n - 1, p);
+    out[k] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
