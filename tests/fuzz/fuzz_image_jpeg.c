@@ -1,45 +1,11 @@
-// fuzz_image_jpeg.c: libFuzzer target for the JPEG decoder (io/). Any input must
-// give ROTO_OK or an error status, never a crash, leak or sanitizer report.
-// A decoded frame is read in full (ASan checks every pixel lies inside the
-// allocation), converted for the networks, and when small re-encoded to the
-// same format and decoded again (the writer must accept what the reader made).
+// fuzz_image_jpeg.c: libFuzzer target for the JPEG decoder (io/); the body,
+// shared with the other image formats, is in fuzz_image_common.h.
 //
 // fuzz-sources: io/image.c io/frame.c io/atomic.c io/png.c io/jpeg.c io/exr.c io/dpx.c io/tiff.c io/colour.c engine/status.c
 // fuzz-libs: -I/usr/include/OpenEXR -lpng16 -ljpeg -ltiff -lz -lOpenEXRCore-3_1 -lm -lpthread
 // fuzz-seeds: tests/fixtures/io/jpeg_*.jpg
-#include <stdint.h>
-#include <stdlib.h>
-
-#include "io/colour.h"
-#include "io/image.h"
+#include "fuzz_image_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    roto_read_opts opts;
-    roto_read_opts_init(&opts);
-    opts.max_pixels = (size_t)1 << 22;  // stay far below libFuzzer's memory limit
-    roto_frame f;
-    if (roto_image_decode_header(data, size, "fuzz.jpeg", ROTO_FMT_JPEG, &opts, &f) == ROTO_OK)
-        roto_frame_free(&f);
-    if (roto_image_decode(data, size, "fuzz.jpeg", ROTO_FMT_JPEG, &opts, &f) != ROTO_OK) return 0;
-    const volatile uint8_t *p = (const uint8_t *)f.data;
-    uint8_t x = 0;
-    for (size_t i = 0, n = roto_frame_bytes(&f); i < n; i++) x ^= p[i];
-    (void)x;
-    size_t npix = roto_frame_pixels(&f);
-    float *rgb = malloc(npix * 3 * sizeof *rgb);
-    if (rgb) roto_frame_to_srgb(&f, ROTO_CS_AUTO, 0, rgb);
-    free(rgb);
-    if (npix <= 256 * 256) {
-        void *enc = NULL;
-        size_t n = 0;
-        if (roto_image_encode(&f, ROTO_FMT_JPEG, NULL, "fuzz_out.jpeg", &enc, &n) == ROTO_OK) {
-            roto_frame g;
-            if (roto_image_decode(enc, n, "fuzz_out.jpeg", ROTO_FMT_JPEG, &opts, &g) != ROTO_OK) abort();
-            if (g.width != f.width || g.height != f.height) abort();
-            roto_frame_free(&g);
-        }
-        free(enc);
-    }
-    roto_frame_free(&f);
-    return 0;
+    return fuzz_image(data, size, ROTO_FMT_JPEG, "fuzz.jpeg", "fuzz_out.jpeg");
 }

@@ -1,42 +1,11 @@
-// fuzz_safetensors.c: libFuzzer target for the safetensors reader. Any input
-// must give ROTO_OK or an error status; when it opens, every tensor's byte range
-// is read (ASan checks it lies inside the input), f32 conversion runs, and model
-// detection and the SAM 2 name map run over the names.
+// fuzz_safetensors.c: libFuzzer target for the safetensors reader; the body, shared with
+// the other weight formats, is in fuzz_weights_common.h.
 //
 // fuzz-sources: engine/weights.c engine/safetensors.c engine/ptzip.c engine/namemap.c engine/model_detect.c engine/status.c engine/tensor.c
 // fuzz-libs: -ljansson -lm
 // fuzz-seeds: tests/fixtures/ckpt/*.safetensors
-#include <stdint.h>
-#include <stdlib.h>
-
-#include "engine/model_detect.h"
-#include "engine/namemap.h"
-#include "engine/weights.h"
-
-static void exercise(rt_weights *w) {
-    rt_model_info info;
-    rt_model_detect(w, &info);
-    rt_namemap_attach(w, RT_NAMES_SAM2, NULL);
-    for (int i = 0; i < w->n_tensors + w->n_aliases; i++) {
-        const rt_wtensor *t = &w->tensors[i];
-        const volatile uint8_t *p = t->data;
-        uint8_t x = 0;
-        for (uint64_t k = 0; k < t->nbytes; k++) x ^= p[k];
-        (void)x;
-        if (rt_wdtype_supported(t->dtype) && t->numel <= (1 << 16)) {
-            float *buf = malloc((size_t)(t->numel ? t->numel : 1) * sizeof *buf);
-            if (buf) rt_weights_read_f32(w, t, buf, t->numel);
-            free(buf);
-        }
-    }
-}
+#include "fuzz_weights_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    rt_weights w;
-    if (rt_weights_open_buffer_as(&w, "fuzz.safetensors", data, size, RT_WFMT_SAFETENSORS) ==
-        ROTO_OK) {
-        exercise(&w);
-        rt_weights_close(&w);
-    }
-    return 0;
+    return fuzz_weights(data, size, "fuzz.safetensors", RT_WFMT_SAFETENSORS);
 }
