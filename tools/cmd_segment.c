@@ -28,6 +28,7 @@
 #include "io/matte.h"
 #include "kernels/cuda/cuda_kernels.h"
 #include "roto.h"
+#include "tools/cli_common.h"
 #include "tools/commands.h"
 #include "tools/prompts_json.h"
 
@@ -92,34 +93,10 @@ typedef struct {
     float box[4];
 } seg_args;
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "roto segment: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\nRun 'roto segment --help' for the options.\n");
-    va_end(ap);
-    return 2;
-}
+#define usage_error(...) cli_usage_error("segment", __VA_ARGS__)
 
 static int fail(const char *msg) {
     fprintf(stderr, "roto segment: %s\n", msg);
-    return 1;
-}
-
-// "--name VALUE" or "--name=VALUE" (also a short alias). Returns 1 and sets *val
-// (NULL when the value is missing) if argv[*i] is this option.
-static int option(int argc, char **argv, int *i, const char *name, const char *alias,
-                  const char **val) {
-    const char *a = argv[*i];
-    size_t n = strlen(name);
-    if (!strncmp(a, name, n) && a[n] == '=') {
-        *val = a + n + 1;
-        return 1;
-    }
-    if (strcmp(a, name) && !(alias && !strcmp(a, alias))) return 0;
-    *val = *i + 1 < argc ? argv[++*i] : NULL;
     return 1;
 }
 
@@ -153,21 +130,21 @@ static int parse_args(int argc, char **argv, seg_args *a) {
         if (!strcmp(arg, "--json")) { a->json = 1; continue; }
         if (!strcmp(arg, "-q") || !strcmp(arg, "--quiet")) { a->quiet = 1; continue; }
         const char **dst = NULL;
-        if (option(argc, argv, &i, "--model", "-m", &v)) dst = &a->model;
-        else if (option(argc, argv, &i, "--config", NULL, &v)) dst = &a->config;
-        else if (option(argc, argv, &i, "--input", "-i", &v)) dst = &a->input;
-        else if (option(argc, argv, &i, "--output", "-o", &v)) dst = &a->output;
-        else if (option(argc, argv, &i, "--logits", NULL, &v)) dst = &a->logits;
-        else if (option(argc, argv, &i, "--prompts", NULL, &v)) dst = &a->prompts;
-        else if (option(argc, argv, &i, "--mask-in", NULL, &v)) dst = &a->mask_in;
-        else if (option(argc, argv, &i, "--input-layer", NULL, &v)) dst = &a->layer;
+        if (cli_option(argc, argv, &i, "--model", "-m", &v)) dst = &a->model;
+        else if (cli_option(argc, argv, &i, "--config", NULL, &v)) dst = &a->config;
+        else if (cli_option(argc, argv, &i, "--input", "-i", &v)) dst = &a->input;
+        else if (cli_option(argc, argv, &i, "--output", "-o", &v)) dst = &a->output;
+        else if (cli_option(argc, argv, &i, "--logits", NULL, &v)) dst = &a->logits;
+        else if (cli_option(argc, argv, &i, "--prompts", NULL, &v)) dst = &a->prompts;
+        else if (cli_option(argc, argv, &i, "--mask-in", NULL, &v)) dst = &a->mask_in;
+        else if (cli_option(argc, argv, &i, "--input-layer", NULL, &v)) dst = &a->layer;
         if (dst) {
             if (!v || !*v) return usage_error("%s needs a value", arg);
             if (*dst) return usage_error("%s given twice", arg);
             *dst = v;
             continue;
         }
-        if (option(argc, argv, &i, "--point", NULL, &v)) {
+        if (cli_option(argc, argv, &i, "--point", NULL, &v)) {
             if (!v) return usage_error("--point needs X,Y[,LABEL]");
             if (a->n_points == PROMPT_MAX_POINTS)
                 return usage_error("at most %d --point", PROMPT_MAX_POINTS);
@@ -176,14 +153,14 @@ static int parse_args(int argc, char **argv, seg_args *a) {
                 return usage_error("--point %s: expected X,Y or X,Y,LABEL with LABEL 1 "
                                    "(foreground) or 0 (background)", v);
             a->n_points++;
-        } else if (option(argc, argv, &i, "--box", NULL, &v)) {
+        } else if (cli_option(argc, argv, &i, "--box", NULL, &v)) {
             if (!v || !prompt_parse_box(v, a->box))
                 return usage_error("--box %s: expected X0,Y0,X1,Y1", v ? v : "");
             if (a->box[2] < a->box[0] || a->box[3] < a->box[1])
                 return usage_error("--box %s: needs X0 <= X1 and Y0 <= Y1", v);
             if (a->has_box) return usage_error("--box given twice");
             a->has_box = 1;
-        } else if (option(argc, argv, &i, "--device", NULL, &v)) {
+        } else if (cli_option(argc, argv, &i, "--device", NULL, &v)) {
             if (v && !strcmp(v, "cpu")) {
                 a->device = ROTO_DEVICE_CPU;
             } else if (v && (!strcmp(v, "cuda") || !strncmp(v, "cuda:", 5))) {
@@ -195,37 +172,37 @@ static int parse_args(int argc, char **argv, seg_args *a) {
             } else {
                 return usage_error("--device %s: expected cpu, cuda or cuda:N", v ? v : "");
             }
-        } else if (option(argc, argv, &i, "--precision", NULL, &v)) {
+        } else if (cli_option(argc, argv, &i, "--precision", NULL, &v)) {
             static const char *names[] = {"fp32", "tf32", "bf16", "fp16"};
             int k = 0;
             while (k < 4 && !(v && !strcmp(v, names[k]))) k++;
             if (k == 4) return usage_error("--precision %s: expected fp32, tf32, bf16 or fp16", v ? v : "");
             a->precision = (roto_precision)k;
-        } else if (option(argc, argv, &i, "--threads", NULL, &v)) {
+        } else if (cli_option(argc, argv, &i, "--threads", NULL, &v)) {
             long n;
             if (!parse_long_arg(v, 1, &n) || n > 4096)
                 return usage_error("--threads %s: expected a count >= 1", v ? v : "");
             a->threads = (int)n;
-        } else if (option(argc, argv, &i, "--input-colorspace", NULL, &v)) {
+        } else if (cli_option(argc, argv, &i, "--input-colorspace", NULL, &v)) {
             if (!v || roto_colorspace_parse(v, &a->colorspace) != ROTO_OK)
                 return usage_error("--input-colorspace %s: expected auto, srgb, linear, rec709 or "
                                    "cineon", v ? v : "");
-        } else if (option(argc, argv, &i, "--threshold", NULL, &v)) {
+        } else if (cli_option(argc, argv, &i, "--threshold", NULL, &v)) {
             if (!parse_float_arg(v, -1e9f, &a->threshold))
                 return usage_error("--threshold %s: expected a number", v ? v : "");
-        } else if (option(argc, argv, &i, "--dilate", NULL, &v)) {
+        } else if (cli_option(argc, argv, &i, "--dilate", NULL, &v)) {
             if (!parse_float_arg(v, 0, &a->dilate)) return usage_error("--dilate: expected a radius >= 0");
-        } else if (option(argc, argv, &i, "--erode", NULL, &v)) {
+        } else if (cli_option(argc, argv, &i, "--erode", NULL, &v)) {
             if (!parse_float_arg(v, 0, &a->erode)) return usage_error("--erode: expected a radius >= 0");
-        } else if (option(argc, argv, &i, "--feather", NULL, &v)) {
+        } else if (cli_option(argc, argv, &i, "--feather", NULL, &v)) {
             if (!parse_float_arg(v, 0, &a->feather)) return usage_error("--feather: expected a radius >= 0");
-        } else if (option(argc, argv, &i, "--fill-holes", NULL, &v)) {
+        } else if (cli_option(argc, argv, &i, "--fill-holes", NULL, &v)) {
             if (!parse_long_arg(v, 0, &a->fill_holes))
                 return usage_error("--fill-holes: expected an area in pixels >= 0 (0: any size)");
-        } else if (option(argc, argv, &i, "--remove-islands", NULL, &v)) {
+        } else if (cli_option(argc, argv, &i, "--remove-islands", NULL, &v)) {
             if (!parse_long_arg(v, 1, &a->remove_islands))
                 return usage_error("--remove-islands: expected an area in pixels >= 1");
-        } else if (option(argc, argv, &i, "--bit-depth", NULL, &v)) {
+        } else if (cli_option(argc, argv, &i, "--bit-depth", NULL, &v)) {
             long b;
             if (!parse_long_arg(v, 8, &b) || b > 32) return usage_error("--bit-depth: expected 8, 10, 12, 16 or 32");
             a->bit_depth = (int)b;

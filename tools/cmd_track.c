@@ -38,6 +38,7 @@
 #include "kernels/cuda/cuda_kernels.h"
 #include "nets/sam2/sam2.h"
 #include "nets/sam2/sam2_track.h"
+#include "tools/cli_common.h"
 #include "tools/commands.h"
 #include "tools/track_io.h"
 #include "tools/track_prompts.h"
@@ -101,16 +102,8 @@ typedef struct {
     track_cleanup cleanup;
 } track_args;
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "roto track: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\nRun 'roto track --help' for the options.\n");
-    va_end(ap);
-    return 2;
-}
+#define usage_error(...) cli_usage_error("track", __VA_ARGS__)
+#define fail_msg(...) cli_fail("track", __VA_ARGS__)
 
 // "roto track: <what>: <the library's message>"; exit code 1.
 static int fail(const char *what) {
@@ -118,30 +111,7 @@ static int fail(const char *what) {
     return 1;
 }
 
-static int fail_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int fail_msg(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "roto track: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
-    va_end(ap);
-    return 1;
-}
-
 // ---- options ---------------------------------------------------------------------------------------
-
-static int option(int argc, char **argv, int *i, const char *name, const char *alias, const char **val) {
-    const char *a = argv[*i];
-    size_t n = strlen(name);
-    if (!strncmp(a, name, n) && a[n] == '=') {
-        *val = a + n + 1;
-        return 1;
-    }
-    if (strcmp(a, name) && !(alias && !strcmp(a, alias))) return 0;
-    *val = *i + 1 < argc ? argv[++*i] : NULL;
-    return 1;
-}
 
 static int parse_radius(const char *opt, const char *v, float *out) {
     char *end = NULL;
@@ -183,7 +153,7 @@ static int parse_device(const char *v, track_args *a) {
 
 // A string option: its value, or a usage error naming what it needs.
 #define STRING_OPT(name, alias, field, what)                                           \
-    else if (option(argc, argv, &i, name, alias, &v)) {                                \
+    else if (cli_option(argc, argv, &i, name, alias, &v)) {                            \
         if (!(a->field = v) || !*v) return usage_error("%s needs %s", name, what);    \
     }
 
@@ -210,14 +180,14 @@ static int parse_args(int argc, char **argv, track_args *a) {
         STRING_OPT("--preview", NULL, preview, "a directory")
         STRING_OPT("--contact-sheet", NULL, contact, "a file name")
         STRING_OPT("--input-layer", NULL, layer, "a layer name")
-        else if (option(argc, argv, &i, "--contact-every", NULL, &v)) {
+        else if (cli_option(argc, argv, &i, "--contact-every", NULL, &v)) {
             rc = parse_count("--contact-every", v, 1000000, &a->contact_every);
-        } else if (option(argc, argv, &i, "--compression", NULL, &v)) {
+        } else if (cli_option(argc, argv, &i, "--compression", NULL, &v)) {
             if (!v || roto_exr_compression_parse(v, &a->compression) != ROTO_OK)
                 return usage_error("--compression %s: zip, zips, piz, none, rle, pxr24, b44, b44a", v ? v : "");
         } else if (!strcmp(argv[i], "--exr-float")) {
             a->exr_float = 1;
-        } else if (option(argc, argv, &i, "--direction", NULL, &v)) {
+        } else if (cli_option(argc, argv, &i, "--direction", NULL, &v)) {
             if (v && !strcmp(v, "forward")) a->direction = DIR_FORWARD;
             else if (v && !strcmp(v, "backward")) a->direction = DIR_BACKWARD;
             else if (v && !strcmp(v, "both")) a->direction = DIR_BOTH;
@@ -228,25 +198,25 @@ static int parse_args(int argc, char **argv, track_args *a) {
             a->hold_missing = 1;
         } else if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet")) {
             a->quiet = 1;
-        } else if (option(argc, argv, &i, "--input-colorspace", NULL, &v)) {
+        } else if (cli_option(argc, argv, &i, "--input-colorspace", NULL, &v)) {
             if (!v || roto_colorspace_parse(v, &a->colorspace) != ROTO_OK)
                 return usage_error("--input-colorspace %s: auto, srgb, linear, rec709, cineon", v ? v : "");
-        } else if (option(argc, argv, &i, "--fill-holes", NULL, &v)) {
+        } else if (cli_option(argc, argv, &i, "--fill-holes", NULL, &v)) {
             rc = parse_area("--fill-holes", v, &a->cleanup.fill_holes);
-        } else if (option(argc, argv, &i, "--remove-islands", NULL, &v)) {
+        } else if (cli_option(argc, argv, &i, "--remove-islands", NULL, &v)) {
             rc = parse_area("--remove-islands", v, &a->cleanup.remove_islands);
-        } else if (option(argc, argv, &i, "--dilate", NULL, &v)) {
+        } else if (cli_option(argc, argv, &i, "--dilate", NULL, &v)) {
             rc = parse_radius("--dilate", v, &a->cleanup.dilate);
-        } else if (option(argc, argv, &i, "--erode", NULL, &v)) {
+        } else if (cli_option(argc, argv, &i, "--erode", NULL, &v)) {
             rc = parse_radius("--erode", v, &a->cleanup.erode);
-        } else if (option(argc, argv, &i, "--feather", NULL, &v)) {
+        } else if (cli_option(argc, argv, &i, "--feather", NULL, &v)) {
             rc = parse_radius("--feather", v, &a->cleanup.feather);
-        } else if (option(argc, argv, &i, "--device", NULL, &v)) {
+        } else if (cli_option(argc, argv, &i, "--device", NULL, &v)) {
             rc = parse_device(v, a);
-        } else if (option(argc, argv, &i, "--precision", NULL, &v)) {
+        } else if (cli_option(argc, argv, &i, "--precision", NULL, &v)) {
             if (!v || !rt_cuda_parse_precision(v, &a->precision))
                 return usage_error("--precision %s: fp32, tf32, bf16 or fp16", v ? v : "");
-        } else if (option(argc, argv, &i, "--threads", NULL, &v)) {
+        } else if (cli_option(argc, argv, &i, "--threads", NULL, &v)) {
             rc = parse_count("--threads", v, 4096, &a->threads);
         } else {
             return usage_error("unknown option '%s'", argv[i]);
