@@ -124,15 +124,6 @@ static double rel_l2(const float *got, const float *ref, size_t n) {
     return r2 > 0 ? sqrt(d2 / r2) : sqrt(d2);
 }
 
-static double mask_iou(const uint8_t *a, const uint8_t *b, size_t n) {
-    size_t inter = 0, uni = 0;
-    for (size_t i = 0; i < n; i++) {
-        inter += a[i] && b[i];
-        uni += a[i] || b[i];
-    }
-    return uni ? (double)inter / (double)uni : 1.0;
-}
-
 static float *ref_floats(const char *key, size_t *n) {
     json_t *t = json_object_get(json_object_get(FX.index, "tensors"), key);
     ck_assert_msg(t != NULL, "no reference %s", key);
@@ -224,7 +215,7 @@ START_TEST(test_fixture_prompts) {
         size_t npix = (size_t)FX.w * FX.h;
         ck_assert_int_eq(n, r->n_masks * npix);
         for (int k = 0; k < r->n_masks; k++) {
-            double iou = mask_iou(r->masks + k * npix, ref_masks + k * npix, npix);
+            double iou = sam2_fixture_mask_iou(r->masks + k * npix, ref_masks + k * npix, npix);
             ck_assert_msg(iou >= 0.999, "%s: mask %d IoU %.6f", name, k, iou);
         }
         free(ref_masks);
@@ -379,7 +370,7 @@ START_TEST(test_mask_prompt) {
     double e = rel_l2(a->low_res_logits, b->low_res_logits, (size_t)3 * L * L);
     ck_assert_msg(e <= 1e-4, "matte at %dx%d: low-res rel L2 %.3g", W, H, e);
     for (int k = 0; k < 3; k++) {
-        double iou = mask_iou(a->masks + (size_t)k * W * H, b->masks + (size_t)k * W * H, (size_t)W * H);
+        double iou = sam2_fixture_mask_iou(a->masks + (size_t)k * W * H, b->masks + (size_t)k * W * H, (size_t)W * H);
         ck_assert_msg(iou >= 0.999, "matte at %dx%d: mask %d IoU %.6f", W, H, k, iou);
     }
     // The mask prompt changes the answer (it is not ignored).

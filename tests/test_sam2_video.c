@@ -154,15 +154,6 @@ typedef struct {
     int n_tap_objs_before;  // memory-attention calls at tap_frame before tap_obj
 } replay;
 
-static double iou_u8(const uint8_t *a, const uint8_t *b, size_t n) {
-    size_t in = 0, un = 0;
-    for (size_t i = 0; i < n; i++) {
-        in += a[i] && b[i];
-        un += a[i] || b[i];
-    }
-    return un ? (double)in / (double)un : 1.0;
-}
-
 static roto_status on_result(void *user, const sam2_track_result *r) {
     replay *R = user;
     R->last_frame = r->frame;
@@ -192,7 +183,7 @@ static roto_status on_result(void *user, const sam2_track_result *r) {
         double serr = fabs(o->obj_score - sref);
         snprintf(key, sizeof key, "%s.mask", name);
         uint8_t *mk = ref_bits(key);
-        double iou = iou_u8(o->mask, mk, (size_t)FX.H * FX.W);
+        double iou = sam2_fixture_mask_iou(o->mask, mk, (size_t)FX.H * FX.W);
         if (FX.parity)
             printf("  %-26s score %8.4f (ref %8.4f)  low-res rel L2 %.2e  ptr rel L2 %.2e  "
                    "IoU %.6f\n", name, o->obj_score, sref, rl, rp, iou);

@@ -23,3 +23,12 @@ void sam2_fixture_config(json_t *c, sam2_config *g) {
     sam2_fixture_ints(json_object_get(c, "global_att_blocks"), g->global_blocks, SAM2_MAX_GLOBAL, &g->n_global);
     sam2_fixture_ints(json_object_get(c, "window_pos_embed_bkg_spatial_size"), g->pos_bkg, 2, NULL);
 }
+
+double sam2_fixture_mask_iou(const uint8_t *a, const uint8_t *b, size_t n) {
+    size_t inter = 0, uni = 0;
+    for (size_t i = 0; i < n; i++) {
+        inter += a[i] && b[i];
+        uni += a[i] || b[i];
+    }
+    return uni ? (double)inter / (double)uni : 1.0;
+}

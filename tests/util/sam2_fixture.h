@@ -5,6 +5,8 @@
 #define ROTO_SAM2_FIXTURE_H
 
 #include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "nets/sam2/sam2.h"
 
@@ -13,5 +15,9 @@ void sam2_fixture_ints(json_t *a, int *dst, int max, int *n);
 
 // Fills cfg (zeroed first) from the "config" object of a dump's index.json.
 void sam2_fixture_config(json_t *config, sam2_config *cfg);
+
+// Intersection over union of two masks of n pixels (nonzero = inside); 1 when
+// both are empty.
+double sam2_fixture_mask_iou(const uint8_t *a, const uint8_t *b, size_t n);
 
 #endif
