@@ -40,6 +40,7 @@
 #include "nets/sam2/sam2.h"
 #include "nets/sam2/sam2_track.h"
 #include "roto.h"
+#include "tools/cli_common.h"
 #include "tools/commands.h"
 
 #define BENCH_SCHEMA "roto-bench/1"
@@ -90,32 +91,10 @@ typedef struct {
     rt_precision precision;
 } bench_args;
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_error(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "roto bench: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\nRun 'roto bench --help' for the options.\n");
-    va_end(ap);
-    return 2;
-}
+#define usage_error(...) cli_usage_error("bench", __VA_ARGS__)
 
 static int fail(const char *what) {
     fprintf(stderr, "roto bench: %s: %s\n", what, roto_last_error());
-    return 1;
-}
-
-static int option(int argc, char **argv, int *i, const char *name, const char *alias,
-                  const char **val) {
-    const char *a = argv[*i];
-    size_t n = strlen(name);
-    if (!strncmp(a, name, n) && a[n] == '=') {
-        *val = a + n + 1;
-        return 1;
-    }
-    if (strcmp(a, name) && !(alias && !strcmp(a, alias))) return 0;
-    *val = *i + 1 < argc ? argv[++*i] : NULL;
     return 1;
 }
 
@@ -137,43 +116,43 @@ static int parse_args(int argc, char **argv, bench_args *a) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             bench_usage(stdout);
             return -1;
-        } else if (option(argc, argv, &i, "--model", "-m", &v)) {
+        } else if (cli_option(argc, argv, &i, "--model", "-m", &v)) {
             if (!(a->model = v)) return usage_error("--model needs a file");
-        } else if (option(argc, argv, &i, "--config", NULL, &v)) {
+        } else if (cli_option(argc, argv, &i, "--config", NULL, &v)) {
             if (!(a->config = v)) return usage_error("--config needs a file");
-        } else if (option(argc, argv, &i, "--input", "-i", &v)) {
+        } else if (cli_option(argc, argv, &i, "--input", "-i", &v)) {
             if (!(a->input = v)) return usage_error("--input needs a path");
-        } else if (option(argc, argv, &i, "--json", NULL, &v)) {
+        } else if (cli_option(argc, argv, &i, "--json", NULL, &v)) {
             if (!(a->json_out = v)) return usage_error("--json needs a file");
-        } else if (option(argc, argv, &i, "--targets", NULL, &v)) {
+        } else if (cli_option(argc, argv, &i, "--targets", NULL, &v)) {
             if (!(a->targets = v)) return usage_error("--targets needs a file");
-        } else if (option(argc, argv, &i, "--variant", NULL, &v)) {
+        } else if (cli_option(argc, argv, &i, "--variant", NULL, &v)) {
             if (!(a->variant = v)) return usage_error("--variant needs a name");
-        } else if (option(argc, argv, &i, "--task", NULL, &v)) {
+        } else if (cli_option(argc, argv, &i, "--task", NULL, &v)) {
             int k = 0;
             while (k < 4 && (!v || strcmp(v, task_names[k]))) k++;
             if (k == 4) return usage_error("--task %s: segment, track, depth or matte", v ? v : "");
             a->task = k;
-        } else if (option(argc, argv, &i, "--size", NULL, &v)) {
+        } else if (cli_option(argc, argv, &i, "--size", NULL, &v)) {
             int w = 0, h = 0, used = 0;
             if (!v || sscanf(v, "%dx%d%n", &w, &h, &used) != 2 || v[used] || w < 1 || h < 1 ||
                 w > 32768 || h > 32768)
                 return usage_error("--size %s: expected WxH, e.g. 1920x1080", v ? v : "");
             a->width = w, a->height = h, a->size_given = 1;
-        } else if (option(argc, argv, &i, "--frames", NULL, &v)) {
+        } else if (cli_option(argc, argv, &i, "--frames", NULL, &v)) {
             if (!parse_int(v, 1, 1000000, &a->frames)) return usage_error("--frames: a count >= 1");
-        } else if (option(argc, argv, &i, "--warmup", NULL, &v)) {
+        } else if (cli_option(argc, argv, &i, "--warmup", NULL, &v)) {
             if (!parse_int(v, 0, 1000000, &a->warmup)) return usage_error("--warmup: a count >= 0");
-        } else if (option(argc, argv, &i, "--objects", NULL, &v)) {
+        } else if (cli_option(argc, argv, &i, "--objects", NULL, &v)) {
             if (!parse_int(v, 1, 8, &a->objects)) return usage_error("--objects: 1 to 8");
-        } else if (option(argc, argv, &i, "--runs", NULL, &v)) {
+        } else if (cli_option(argc, argv, &i, "--runs", NULL, &v)) {
             if (!parse_int(v, 1, 10000, &a->runs)) return usage_error("--runs: a count >= 1");
-        } else if (option(argc, argv, &i, "--warmup-runs", NULL, &v)) {
+        } else if (cli_option(argc, argv, &i, "--warmup-runs", NULL, &v)) {
             if (!parse_int(v, 0, 10000, &a->warmup_runs))
                 return usage_error("--warmup-runs: a count >= 0");
-        } else if (option(argc, argv, &i, "--threads", NULL, &v)) {
+        } else if (cli_option(argc, argv, &i, "--threads", NULL, &v)) {
             if (!parse_int(v, 1, 4096, &a->threads)) return usage_error("--threads: a count >= 1");
-        } else if (option(argc, argv, &i, "--device", NULL, &v)) {
+        } else if (cli_option(argc, argv, &i, "--device", NULL, &v)) {
             if (v && !strcmp(v, "cpu")) {
                 a->cuda = 0;
             } else if (v && !strncmp(v, "cuda", 4) && (!v[4] || v[4] == ':')) {
@@ -183,7 +162,7 @@ static int parse_args(int argc, char **argv, bench_args *a) {
             } else {
                 return usage_error("--device %s: cpu, cuda or cuda:N", v ? v : "");
             }
-        } else if (option(argc, argv, &i, "--precision", NULL, &v)) {
+        } else if (cli_option(argc, argv, &i, "--precision", NULL, &v)) {
             static const char *names[] = {"fp32", "tf32", "bf16", "fp16"};
             int k = 0;
             while (k < 4 && (!v || strcmp(v, names[k]))) k++;
