@@ -16,46 +16,40 @@ static roto_status same_dtype(const rt_tensor *y, const rt_tensor *x, const char
 // Window geometry of x [N, H, W, C] for window size ws.
 static int64_t n_windows(int64_t size, int ws) { return (size + ws - 1) / ws; }
 
-roto_status rt_window_partition(rt_ctx *ctx, rt_tensor *y, const rt_tensor *x, int ws) {
-    ROTO_TRY(rt_check(ctx, x, "window_partition: x", 4, -1));
-    ROTO_TRY(rt_check(ctx, y, "window_partition: y", 4, -1));
-    ROTO_TRY(rt_check_contiguous(x, "window_partition: x"));
-    ROTO_TRY(rt_check_contiguous(y, "window_partition: y"));
-    ROTO_TRY(same_dtype(y, x, "window_partition"));
-    if (ws < 1) return roto_fail(ROTO_ERR_INVALID_ARG, "window_partition: window size %d < 1", ws);
-    int64_t N = x->shape[0], H = x->shape[1], W = x->shape[2], C = x->shape[3];
+// Shared checks of window partition/unpartition: `full` is the [N, H, W, C] map,
+// `win` the [N*nh*nw, ws, ws, C] windows; `op` names the op, `wname` the window arg.
+static roto_status check_windows(rt_ctx *ctx, const rt_tensor *y, const rt_tensor *x,
+                                 const rt_tensor *full, const rt_tensor *win, int ws,
+                                 const char *op, const char *wname, const char *fname) {
+    char what[64];
+    snprintf(what, sizeof what, "%s: x", op);
+    ROTO_TRY(rt_check(ctx, x, what, 4, -1));
+    ROTO_TRY(rt_check_contiguous(x, what));
+    snprintf(what, sizeof what, "%s: y", op);
+    ROTO_TRY(rt_check(ctx, y, what, 4, -1));
+    ROTO_TRY(rt_check_contiguous(y, what));
+    ROTO_TRY(same_dtype(y, x, op));
+    if (ws < 1) return roto_fail(ROTO_ERR_INVALID_ARG, "%s: window size %d < 1", op, ws);
+    int64_t N = full->shape[0], H = full->shape[1], W = full->shape[2], C = full->shape[3];
     int64_t nwin = N * n_windows(H, ws) * n_windows(W, ws);
-    if (y->shape[0] != nwin || y->shape[1] != ws || y->shape[2] != ws || y->shape[3] != C) {
-        char bx[96], by[96];
-        return roto_fail(ROTO_ERR_SHAPE,
-                         "window_partition: y is %s, expected [%lld, %d, %d, %lld] for x %s and "
-                         "window %d",
-                         rt_shape_str(y, by, sizeof by), (long long)nwin, ws, ws, (long long)C,
-                         rt_shape_str(x, bx, sizeof bx), ws);
+    if (win->shape[0] != nwin || win->shape[1] != ws || win->shape[2] != ws || win->shape[3] != C) {
+        char bw[96], bf[96];
+        return roto_fail(ROTO_ERR_SHAPE, "%s: %s is %s, expected [%lld, %d, %d, %lld] for %s %s and window %d",
+                         op, wname, rt_shape_str(win, bw, sizeof bw), (long long)nwin, ws, ws,
+                         (long long)C, fname, rt_shape_str(full, bf, sizeof bf), ws);
     }
-    ROTO_TRY(rt_check_no_alias(y, x, "window_partition"));
+    return rt_check_no_alias(y, x, op);
+}
+
+roto_status rt_window_partition(rt_ctx *ctx, rt_tensor *y, const rt_tensor *x, int ws) {
+    if (!x || !y) return roto_fail(ROTO_ERR_INVALID_ARG, "window_partition: NULL tensor");
+    ROTO_TRY(check_windows(ctx, y, x, x, y, ws, "window_partition", "y", "x"));
     RT_DISPATCH(ctx, window_partition, "window_partition", y, x, ws);
 }
 
 roto_status rt_window_unpartition(rt_ctx *ctx, rt_tensor *y, const rt_tensor *x, int ws) {
-    ROTO_TRY(rt_check(ctx, x, "window_unpartition: x", 4, -1));
-    ROTO_TRY(rt_check(ctx, y, "window_unpartition: y", 4, -1));
-    ROTO_TRY(rt_check_contiguous(x, "window_unpartition: x"));
-    ROTO_TRY(rt_check_contiguous(y, "window_unpartition: y"));
-    ROTO_TRY(same_dtype(y, x, "window_unpartition"));
-    if (ws < 1)
-        return roto_fail(ROTO_ERR_INVALID_ARG, "window_unpartition: window size %d < 1", ws);
-    int64_t N = y->shape[0], H = y->shape[1], W = y->shape[2], C = y->shape[3];
-    int64_t nwin = N * n_windows(H, ws) * n_windows(W, ws);
-    if (x->shape[0] != nwin || x->shape[1] != ws || x->shape[2] != ws || x->shape[3] != C) {
-        char bx[96], by[96];
-        return roto_fail(ROTO_ERR_SHAPE,
-                         "window_unpartition: x is %s, expected [%lld, %d, %d, %lld] for y %s "
-                         "and window %d",
-                         rt_shape_str(x, bx, sizeof bx), (long long)nwin, ws, ws, (long long)C,
-                         rt_shape_str(y, by, sizeof by), ws);
-    }
-    ROTO_TRY(rt_check_no_alias(y, x, "window_unpartition"));
+    if (!x || !y) return roto_fail(ROTO_ERR_INVALID_ARG, "window_unpartition: NULL tensor");
+    ROTO_TRY(check_windows(ctx, y, x, y, x, ws, "window_unpartition", "x", "y"));
     RT_DISPATCH(ctx, window_unpartition, "window_unpartition", y, x, ws);
 }
 
