@@ -36,7 +36,7 @@ import torch
 from PIL import Image
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-DEFAULT_IMAGE = "/work/shared/footage/images/truck.jpg"
+DEFAULT_IMAGE = os.path.join(REPO, "..", "shared", "footage", "images", "truck.jpg")
 # Output scale of the hypernetwork MLPs (see "Random init" above). Mask token 0 (the single
 # mask) of the committed config gets its own scale, chosen so that the dynamic-multimask
 # stability test (#(logit > 0.05) / #(logit > -0.05) >= 0.98) keeps the single mask for

@@ -59,7 +59,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gen_sam2_fixtures as base  # noqa: E402
 
 REPO = base.REPO
-FOOTAGE = "/work/shared/footage/bedroom"
+FOOTAGE = os.path.join(REPO, "..", "shared", "footage", "bedroom")
 
 # build_sam2_video_predictor(apply_postprocessing=True) adds these to the yaml.
 VIDEO_OVERRIDES = [
@@ -87,13 +87,8 @@ SMALL_VIDEO_OVERRIDES = base.SMALL_OVERRIDES + [
     "++model.memory_encoder.fuser.layer.dim=16",
 ]
 
-VARIANTS = {
-    "small": ("configs/sam2.1/sam2.1_hiera_t.yaml", SMALL_VIDEO_OVERRIDES),
-    "tiny": ("configs/sam2.1/sam2.1_hiera_t.yaml", []),
-    "small_real": ("configs/sam2.1/sam2.1_hiera_s.yaml", []),
-    "base_plus": ("configs/sam2.1/sam2.1_hiera_b+.yaml", []),
-    "large": ("configs/sam2.1/sam2.1_hiera_l.yaml", []),
-}
+# The released sizes as the image generator builds them; only the small config differs.
+VARIANTS = dict(base.VARIANTS, small=(base.VARIANTS["small"][0], SMALL_VIDEO_OVERRIDES))
 
 
 # Object-score head: last layer scaled and shifted so that the score spreads around 0 and
