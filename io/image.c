@@ -186,16 +186,20 @@ roto_status roto_image_decode_header(const void *data, size_t n, const char *nam
     return decode_common(data, n, name, fmt, opts, 1, out);
 }
 
-// Read a whole regular file into memory.
-static roto_status read_file(const char *path, unsigned char **data, size_t *n) {
+// Read the first min(limit, file size) bytes of a regular file (limit 0 =
+// the whole file). Reads, never maps: a file truncated by another process
+// while we look at it gives a short read and a clear error, not SIGBUS.
+roto_status roto_file_read_head(const char *path, size_t limit, unsigned char **data, size_t *n,
+                                size_t *file_size) {
     *data = NULL;
     *n = 0;
+    if (file_size) *file_size = 0;
     if (!path || !*path) return roto_fail(ROTO_ERR_INVALID_ARG, "empty input path");
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
-        return roto_fail(e == ENOENT ? ROTO_ERR_NOT_FOUND : ROTO_ERR_IO, "%s: cannot open: %s", path,
-                         strerror(e));
+        return roto_fail(e == ENOENT ? ROTO_ERR_NOT_FOUND : ROTO_ERR_IO, "%s: %s", path,
+                         e == ENOENT ? "no such file" : strerror(e));
     }
     struct stat st;
     if (fstat(fd, &st) != 0) {
@@ -216,6 +220,8 @@ static roto_status read_file(const char *path, unsigned char **data, size_t *n) 
         close(fd);
         return roto_fail(ROTO_ERR_FORMAT, "%s: empty file", path);
     }
+    if (file_size) *file_size = size;
+    if (limit > 0 && limit < size) size = limit;
     unsigned char *buf = malloc(size);
     if (!buf) {
         close(fd);
@@ -240,6 +246,10 @@ static roto_status read_file(const char *path, unsigned char **data, size_t *n) 
     return ROTO_OK;
 }
 
+static roto_status read_file(const char *path, unsigned char **data, size_t *n) {
+    return roto_file_read_head(path, 0, data, n, NULL);
+}
+
 roto_status roto_image_read(const char *path, const roto_read_opts *opts, roto_frame *out) {
     memset(out, 0, sizeof *out);
     unsigned char *data;
@@ -253,9 +263,16 @@ roto_status roto_image_read(const char *path, const roto_read_opts *opts, roto_f
 roto_status roto_image_probe(const char *path, const roto_read_opts *opts, roto_frame *out) {
     memset(out, 0, sizeof *out);
     unsigned char *data;
-    size_t n;
-    ROTO_TRY(read_file(path, &data, &n));
+    size_t n, size;
+    // Headers sit at the start of every format roto reads, except TIFF's
+    // directory, which may follow the pixels: parse the head of the file and
+    // read the rest only when the head was not enough.
+    ROTO_TRY(roto_file_read_head(path, ROTO_PROBE_HEAD_BYTES, &data, &n, &size));
     roto_status st = roto_image_decode_header(data, n, path, ROTO_FMT_UNKNOWN, opts, out);
+    free(data);
+    if (st == ROTO_OK || n == size) return st;
+    ROTO_TRY(read_file(path, &data, &n));
+    st = roto_image_decode_header(data, n, path, ROTO_FMT_UNKNOWN, opts, out);
     free(data);
     return st;
 }

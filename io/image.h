@@ -48,7 +48,17 @@ roto_status roto_image_decode(const void *data, size_t n, const char *name, roto
 
 // Only the header: width, height, channels, type, bit depth and metadata,
 // with data == NULL. Cheaper than a full decode for EXR/PNG/JPEG/DPX/TIFF.
+// Reads only the file's first ROTO_PROBE_HEAD_BYTES unless the header lies
+// beyond them (a TIFF directory after the pixels), so probing every frame of
+// a 4K sequence costs a few hundred KB per frame, not the whole file.
 roto_status roto_image_probe(const char *path, const roto_read_opts *opts, roto_frame *out);
+#define ROTO_PROBE_HEAD_BYTES ((size_t)256 << 10)
+
+// The first min(limit, file size) bytes of a regular file (limit 0 = all of
+// it) in a malloc'd buffer; *file_size (may be NULL) gets the file's size.
+// Errors name the file: missing, a directory, empty, unreadable, shrinking.
+roto_status roto_file_read_head(const char *path, size_t limit, unsigned char **data, size_t *n,
+                                size_t *file_size);
 roto_status roto_image_decode_header(const void *data, size_t n, const char *name,
                                      roto_image_format fmt, const roto_read_opts *opts,
                                      roto_frame *out);

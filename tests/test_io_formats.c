@@ -655,6 +655,56 @@ START_TEST(test_format_detection) {
 }
 END_TEST
 
+
+// roto_image_probe reads the first ROTO_PROBE_HEAD_BYTES only, and the rest
+// when the header is not there: libtiff writes its directory after the
+// pixels, so a TIFF larger than the head needs the second read.
+START_TEST(test_probe_head_only) {
+    make_dir();
+    roto_frame f, g;
+    random_frame(&f, 512, 400, 3, ROTO_PIX_U16, 16, 77);  // 1.2 MB, incompressible
+    roto_write_opts o;
+    roto_write_opts_init(&o);
+    char tif[256], png[256];
+    path_in(tif, sizeof tif, "big.tif");
+    ck_assert_int_eq(roto_image_write(tif, &f, &o), ROTO_OK);
+    ck_assert_int_eq(roto_image_probe(tif, NULL, &g), ROTO_OK);
+    ck_assert_int_eq(g.width, 512);
+    ck_assert_int_eq(g.height, 400);
+    ck_assert_int_eq(g.channels, 3);
+    ck_assert_ptr_null(g.data);
+    roto_frame_free(&g);
+
+    // A PNG whose pixels are damaged beyond the head: the probe (header
+    // only) succeeds, the full read names the damage.
+    path_in(png, sizeof png, "tail_damaged.png");
+    ck_assert_int_eq(roto_image_write(png, &f, &o), ROTO_OK);
+    struct stat sb;
+    ck_assert_int_eq(stat(png, &sb), 0);
+    ck_assert_int_gt(sb.st_size, (off_t)(2 * ROTO_PROBE_HEAD_BYTES));
+    FILE *fp = fopen(png, "r+b");
+    ck_assert_ptr_nonnull(fp);
+    ck_assert_int_eq(fseek(fp, (long)ROTO_PROBE_HEAD_BYTES + 1000, SEEK_SET), 0);
+    for (int i = 0; i < 4096; i++) fputc(0x5a, fp);
+    fclose(fp);
+    ck_assert_int_eq(roto_image_probe(png, NULL, &g), ROTO_OK);
+    ck_assert_int_eq(g.width, 512);
+    roto_frame_free(&g);
+    ck_assert_int_ne(roto_image_read(png, NULL, &g), ROTO_OK);
+    ck_assert_ptr_nonnull(strstr(roto_last_error(), "tail_damaged.png"));
+
+    // Missing file and directory: errors name them.
+    char missing[256];
+    path_in(missing, sizeof missing, "missing.png");
+    ck_assert_int_eq(roto_image_probe(missing, NULL, &g), ROTO_ERR_NOT_FOUND);
+    ck_assert_ptr_nonnull(strstr(roto_last_error(), "missing.png: no such file"));
+    ck_assert_int_ne(roto_image_probe(g_dir, NULL, &g), ROTO_OK);
+    ck_assert_ptr_nonnull(strstr(roto_last_error(), "directory"));
+    roto_frame_free(&f);
+    remove_dir();
+}
+END_TEST
+
 static Suite *io_formats_suite(void) {
     Suite *s = suite_create("io_formats");
     TCase *tc = tcase_create("core");
@@ -675,6 +725,7 @@ static Suite *io_formats_suite(void) {
     tcase_add_test(tc, test_matte_exr_float_and_names);
     tcase_add_test(tc, test_exr_uint);
     tcase_add_test(tc, test_format_detection);
+    tcase_add_test(tc, test_probe_head_only);
     suite_add_tcase(s, tc);
     return s;
 }

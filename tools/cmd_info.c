@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <tiffio.h>
 #include <unistd.h>
@@ -82,50 +81,42 @@ static json_t *json_float(float v) {
 
 // ---- files ---------------------------------------------------------------------------------
 
+// A file's bytes: its head (ROTO_PROBE_HEAD_BYTES) or all of it. Read, not
+// mapped: a file that another process truncates while we parse it gives a
+// clear error instead of SIGBUS.
 typedef struct {
-    const uint8_t *data;
-    size_t size;
-} mapped_file;
+    uint8_t *data;
+    size_t size;       // bytes held
+    size_t file_size;  // the file's size
+} file_bytes;
 
-// Map a regular file read-only. A header parser touches only the pages it
-// reads, so probing every frame of a 4K EXR sequence costs a few KB per frame,
-// not the whole file. (A file truncated by another process while mapped would
-// raise SIGBUS; renders and roto's own writers replace files by rename, so an
-// existing file does not shrink under us.)
-static roto_status map_file(const char *path, mapped_file *m) {
-    memset(m, 0, sizeof *m);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        int e = errno;
-        return roto_fail(e == ENOENT ? ROTO_ERR_NOT_FOUND : ROTO_ERR_IO, "%s: %s", path,
-                         e == ENOENT ? "no such file" : strerror(e));
-    }
-    struct stat st;
-    roto_status rs = ROTO_OK;
-    if (fstat(fd, &st) != 0)
-        rs = roto_fail(ROTO_ERR_IO, "%s: cannot stat: %s", path, strerror(errno));
-    else if (S_ISDIR(st.st_mode))
-        rs = roto_fail(ROTO_ERR_IO, "%s: is a directory, not a file", path);
-    else if (!S_ISREG(st.st_mode))
-        rs = roto_fail(ROTO_ERR_IO, "%s: not a regular file", path);
-    else if (st.st_size == 0)
-        rs = roto_fail(ROTO_ERR_FORMAT, "%s: empty file", path);
-    if (rs != ROTO_OK) {
-        close(fd);
-        return rs;
-    }
-    void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    int e = errno;
-    close(fd);  // the mapping keeps the file open
-    if (p == MAP_FAILED) return roto_fail(ROTO_ERR_IO, "%s: cannot map %lld bytes: %s", path, (long long)st.st_size, strerror(e));
-    m->data = p;
-    m->size = (size_t)st.st_size;
+// Probing every frame of a 4K EXR sequence reads a few hundred KB per frame,
+// not whole files; load_rest() reads the remainder when a header needs it
+// (a TIFF whose directory follows the pixels).
+static roto_status load_head(const char *path, file_bytes *fb) {
+    memset(fb, 0, sizeof *fb);
+    unsigned char *d;
+    ROTO_TRY(roto_file_read_head(path, ROTO_PROBE_HEAD_BYTES, &d, &fb->size, &fb->file_size));
+    fb->data = d;
     return ROTO_OK;
 }
 
-static void unmap_file(mapped_file *m) {
-    if (m->data) munmap((void *)m->data, m->size);
-    memset(m, 0, sizeof *m);
+// Whether a parse that failed on the head should be retried on the whole file.
+static int load_rest(const char *path, file_bytes *fb) {
+    if (fb->size >= fb->file_size) return 0;
+    unsigned char *d;
+    size_t n, size;
+    if (roto_file_read_head(path, 0, &d, &n, &size) != ROTO_OK) return 0;
+    free(fb->data);
+    fb->data = d;
+    fb->size = n;
+    fb->file_size = size;
+    return 1;
+}
+
+static void file_bytes_free(file_bytes *fb) {
+    free(fb->data);
+    memset(fb, 0, sizeof *fb);
 }
 
 typedef enum { KIND_UNKNOWN = 0, KIND_IMAGE, KIND_CHECKPOINT } file_kind;
@@ -278,7 +269,7 @@ static void image_info_free(image_info *im) {
     memset(im, 0, sizeof *im);
 }
 
-// -- EXR: every part, read with OpenEXRCore from the mapped bytes --
+// -- EXR: every part, read with OpenEXRCore from the loaded bytes --
 
 typedef struct {
     const uint8_t *d;
@@ -323,7 +314,7 @@ static const char *exr_storage_name(exr_const_context_t ctx, int part) {
     return s == EXR_STORAGE_DEEP_SCANLINE ? "deep scanline" : "scanline";
 }
 
-static roto_status exr_parts_read(const char *path, const mapped_file *mf, part_info **out, int *n_out) {
+static roto_status exr_parts_read(const char *path, const file_bytes *mf, part_info **out, int *n_out) {
     *out = NULL;
     *n_out = 0;
     exr_src src = {mf->data, mf->size};
@@ -382,7 +373,7 @@ static roto_status exr_parts_read(const char *path, const mapped_file *mf, part_
 // layer's default selection finds (R,G,B[,A], Y[,A] or A). A file without
 // such a part (a matte EXR holding only obj_<name>.A layers) is described
 // through part 0's first channel: its size and metadata are the same.
-static roto_status describe_exr(const char *path, const mapped_file *mf, image_info *im) {
+static roto_status describe_exr(const char *path, const file_bytes *mf, image_info *im) {
     roto_status st = exr_parts_read(path, mf, &im->parts, &im->n_parts);
     if (st == ROTO_OK && im->n_parts < 1) st = roto_fail(ROTO_ERR_FORMAT, "%s: EXR without parts", path);
     if (st != ROTO_OK) {
@@ -475,8 +466,8 @@ static void tiff_compression(const char *path, char *out, size_t cap) {
              : pred == PREDICTOR_FLOATINGPOINT ? " + floating-point predictor" : "");
 }
 
-// Describe one image file from its mapped bytes (header only).
-static roto_status describe_image(const char *path, const mapped_file *mf, roto_image_format fmt, image_info *im) {
+// Describe one image file from the bytes read (header only).
+static roto_status describe_image(const char *path, const file_bytes *mf, roto_image_format fmt, image_info *im) {
     memset(im, 0, sizeof *im);
     im->fmt = fmt;
     roto_read_opts_init(&im->opts);
@@ -508,6 +499,15 @@ static roto_status describe_image(const char *path, const mapped_file *mf, roto_
     default: break;
     }
     return ROTO_OK;
+}
+
+// describe_image on the head of a file, then on all of it if the head was not
+// enough (the message of the full attempt is the one the user sees).
+static roto_status describe_file(const char *path, file_bytes *fb, roto_image_format fmt, image_info *im) {
+    roto_status st = describe_image(path, fb, fmt, im);
+    if (st == ROTO_OK || !load_rest(path, fb)) return st;
+    image_info_free(im);
+    return describe_image(path, fb, fmt, im);
 }
 
 // The common sample type of the channels, or NULL when they differ.
@@ -695,9 +695,9 @@ static json_t *image_json(const char *path, const image_info *im) {
     return o;
 }
 
-static int info_image(const char *path, const mapped_file *mf, roto_image_format fmt, int as_json) {
+static int info_image(const char *path, file_bytes *mf, roto_image_format fmt, int as_json) {
     image_info im;
-    if (describe_image(path, mf, fmt, &im) != ROTO_OK) {
+    if (describe_file(path, mf, fmt, &im) != ROTO_OK) {
         fprintf(stderr, "roto info: %s\n", roto_last_error());
         image_info_free(&im);
         return 1;
@@ -803,26 +803,23 @@ static roto_status seq_select(const char *pattern, const roto_seq_scan *scan, co
 // same channel selection) and count the frames whose size differs.
 static roto_status seq_check(const roto_seq_pattern *pat, seq_info *s) {
     ROTO_TRY(roto_seq_format(pat, s->have[0], s->first_path, sizeof s->first_path));
-    mapped_file mf;
-    ROTO_TRY(map_file(s->first_path, &mf));
+    file_bytes mf;
+    ROTO_TRY(load_head(s->first_path, &mf));
     roto_image_format fmt;
     if (sniff(mf.data, mf.size, &fmt) != KIND_IMAGE) {
-        unmap_file(&mf);
+        file_bytes_free(&mf);
         return roto_fail(ROTO_ERR_UNSUPPORTED,
                          "%s: unknown image format (not PNG, JPEG, EXR, DPX or TIFF by its first bytes)", s->first_path);
     }
-    roto_status st = describe_image(s->first_path, &mf, fmt, &s->first);
-    unmap_file(&mf);
+    roto_status st = describe_file(s->first_path, &mf, fmt, &s->first);
+    file_bytes_free(&mf);
     if (st != ROTO_OK) return st;
     const int W = s->first.f.width, H = s->first.f.height;
     for (int i = 1; i < s->n_have; i++) {
         char path[PATH_MAX];
         ROTO_TRY(roto_seq_format(pat, s->have[i], path, sizeof path));
-        ROTO_TRY(map_file(path, &mf));
         roto_frame f;
-        st = roto_image_decode_header(mf.data, mf.size, path, ROTO_FMT_UNKNOWN, &s->first.opts, &f);
-        unmap_file(&mf);
-        if (st != ROTO_OK) return st;
+        ROTO_TRY(roto_image_probe(path, &s->first.opts, &f));
         if ((f.width != W || f.height != H) && s->n_mismatch++ == 0) {
             s->mm_frame = s->have[i];
             s->mm_w = f.width;
@@ -963,8 +960,8 @@ int cmd_info(int argc, char **argv) {
         return 2;
     }
 
-    mapped_file mf;
-    if (map_file(path, &mf) != ROTO_OK) {
+    file_bytes mf;
+    if (load_head(path, &mf) != ROTO_OK) {
         fprintf(stderr, "roto info: %s\n", roto_last_error());
         return 1;
     }
@@ -978,12 +975,12 @@ int cmd_info(int argc, char **argv) {
         } else {
             rc = info_image(path, &mf, fmt, as_json);
         }
-        unmap_file(&mf);
+        file_bytes_free(&mf);
     } else if (kind == KIND_CHECKPOINT) {
-        unmap_file(&mf);
+        file_bytes_free(&mf);
         rc = info_checkpoint(path, list, as_json);
     } else {
-        unmap_file(&mf);
+        file_bytes_free(&mf);
         roto_fail(ROTO_ERR_FORMAT,
                   "%s: unknown format: neither a checkpoint (safetensors, PyTorch zip) nor an image (PNG, JPEG, "
                   "EXR, DPX, TIFF) by its first bytes",
