@@ -54,6 +54,17 @@ struct rt_backend {
     roto_status (*fill)(rt_ctx *, rt_tensor *y, float value);
     roto_status (*connected_components)(rt_ctx *, rt_tensor *labels, rt_tensor *areas,
                                         const rt_tensor *mask, int *n_out);
+    // Matte operations: morph is dilate (erode 0) or erode (erode 1); components
+    // is hole filling (holes 1, limit = max_area) or island removal (holes 0,
+    // limit = min_area).
+    roto_status (*matte_threshold)(rt_ctx *, rt_tensor *out, const rt_tensor *in, float t);
+    roto_status (*matte_morph)(rt_ctx *, rt_tensor *out, const rt_tensor *in, float radius,
+                               int erode);
+    roto_status (*matte_feather)(rt_ctx *, rt_tensor *out, const rt_tensor *in, float radius);
+    roto_status (*matte_components)(rt_ctx *, rt_tensor *out, const rt_tensor *in, int64_t limit,
+                                    int connectivity, int holes);
+    roto_status (*matte_core_edge)(rt_ctx *, rt_tensor *core, rt_tensor *edge,
+                                   const rt_tensor *in, float radius);
 
     // Optional per-context setup and teardown (NULL on the CPU). rt_ctx_create
     // calls ctx_init before allocating the arena (CUDA: pick the device, create

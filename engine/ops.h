@@ -169,6 +169,36 @@ roto_status rt_fill(rt_ctx *ctx, rt_tensor *y, float value);
 roto_status rt_connected_components(rt_ctx *ctx, rt_tensor *labels, rt_tensor *areas,
                                     const rt_tensor *mask, int *n_out);
 
+// ---- Matte operations -------------------------------------------------------------
+
+// Clean-up of one matte: alpha f32 [H, W] (0..1), contiguous, at most 2^30
+// pixels, on the context's device. `out` may be `in` itself (in place) but must
+// not otherwise overlap it. Foreground means alpha >= 0.5 wherever an op needs a
+// binary view. The semantics are those of io/matte.h (roto_matte_*, whose
+// algorithms the CPU backend runs); the CUDA backend gives bit-identical
+// results (feather: within 1e-6 of the CPU).
+//   threshold       out = in >= t ? 1 : 0
+//   dilate, erode   binary grow / shrink by a closed disc of `radius` pixels
+//                   (exact Euclidean distances; radius in [0, 1e6])
+//   feather         separable Gaussian, sigma = radius / 3, taps +-ceil(radius),
+//                   edges clamped (radius in [0, 10000]; below 1e-3 a copy).
+//                   On CUDA it uploads its taps, so not inside a graph capture.
+//   fill_holes      background components (connectivity 4 or 8) that do not
+//                   touch the border, with area <= max_area (<= 0: any) -> 1
+//   remove_islands  foreground components (4 or 8) with area < min_area -> 0
+//   core_edge       core = erode(in, radius), edge = max(in - core, 0); core and
+//                   edge must not overlap each other (either may be `in`)
+roto_status rt_matte_threshold(rt_ctx *ctx, rt_tensor *out, const rt_tensor *in, float t);
+roto_status rt_matte_dilate(rt_ctx *ctx, rt_tensor *out, const rt_tensor *in, float radius);
+roto_status rt_matte_erode(rt_ctx *ctx, rt_tensor *out, const rt_tensor *in, float radius);
+roto_status rt_matte_feather(rt_ctx *ctx, rt_tensor *out, const rt_tensor *in, float radius);
+roto_status rt_matte_fill_holes(rt_ctx *ctx, rt_tensor *out, const rt_tensor *in, int64_t max_area,
+                                int connectivity);
+roto_status rt_matte_remove_islands(rt_ctx *ctx, rt_tensor *out, const rt_tensor *in,
+                                    int64_t min_area, int connectivity);
+roto_status rt_matte_core_edge(rt_ctx *ctx, rt_tensor *core, rt_tensor *edge, const rt_tensor *in,
+                               float radius);
+
 #ifdef __cplusplus
 }
 #endif

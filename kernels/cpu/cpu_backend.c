@@ -57,6 +57,11 @@ static const rt_backend g_cpu = {
     .scale = cpu_scale,            // elementwise.c
     .fill = cpu_fill,              // elementwise.c
     .connected_components = cpu_connected_components,  // ccl.c
+    .matte_threshold = cpu_matte_threshold,    // matte.c
+    .matte_morph = cpu_matte_morph,            // matte.c
+    .matte_feather = cpu_matte_feather,        // matte.c
+    .matte_components = cpu_matte_components,  // matte.c
+    .matte_core_edge = cpu_matte_core_edge,    // matte.c
 };
 
 const rt_backend *rt_cpu_backend(void) { return &g_cpu; }

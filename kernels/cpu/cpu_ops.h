@@ -61,4 +61,13 @@ roto_status cpu_fill(rt_ctx *, rt_tensor *y, float value);
 roto_status cpu_connected_components(rt_ctx *, rt_tensor *labels, rt_tensor *areas,
                                      const rt_tensor *mask, int *n_out);
 
+// matte.c (the host algorithms behind them are in matte.h)
+roto_status cpu_matte_threshold(rt_ctx *, rt_tensor *out, const rt_tensor *in, float t);
+roto_status cpu_matte_morph(rt_ctx *, rt_tensor *out, const rt_tensor *in, float radius, int erode);
+roto_status cpu_matte_feather(rt_ctx *, rt_tensor *out, const rt_tensor *in, float radius);
+roto_status cpu_matte_components(rt_ctx *, rt_tensor *out, const rt_tensor *in, int64_t limit,
+                                 int connectivity, int holes);
+roto_status cpu_matte_core_edge(rt_ctx *, rt_tensor *core, rt_tensor *edge, const rt_tensor *in,
+                                float radius);
+
 #endif
