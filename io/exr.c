@@ -13,8 +13,8 @@
 // (half via round-to-nearest-even) chunk by chunk and encoded; the bytes go
 // to a memory buffer, then atomically to disk.
 //
-// OpenEXRCore 3.1 has no DWAA/DWAB codec (3.2 added it): such files and
-// requests fail with an "unsupported" error that says so.
+// DWAA/DWAB go through our own codec (io/exr_dwa.c) in both directions, on
+// every OpenEXRCore version: see "DWA" below.
 #include "io/exr.h"
 
 #include <ctype.h>
@@ -27,6 +27,7 @@
 #include "engine/dtype.h"
 #include "io/atomic.h"
 #include "io/codec.h"
+#include "io/exr_dwa.h"
 
 typedef struct {
     const uint8_t *d;  // reading
@@ -75,9 +76,7 @@ static void on_error(exr_const_context_t c, exr_result_t code, const char *msg) 
 static roto_status exr_error(exr_mem *m, exr_result_t rv, const char *name, const char *what) {
     const char *detail = m->err[0] ? m->err : exr_get_default_error_message(rv);
     if (rv == EXR_ERR_FEATURE_NOT_IMPLEMENTED)
-        return roto_fail(ROTO_ERR_UNSUPPORTED,
-                         "%s: %s: %s (this OpenEXRCore has no codec for it: DWAA/DWAB need OpenEXR >= 3.2)",
-                         name, what, detail);
+        return roto_fail(ROTO_ERR_UNSUPPORTED, "%s: %s: %s (not supported)", name, what, detail);
     if (rv == EXR_ERR_OUT_OF_MEMORY) return roto_fail(ROTO_ERR_OOM, "%s: %s: out of memory", name, what);
     return roto_fail(ROTO_ERR_FORMAT, "%s: %s: %s", name, what, detail);
 }
@@ -93,11 +92,91 @@ static exr_attr_box2i_t make_box(int x0, int y0, int x1, int y1) {
 
 static int is_dwa(exr_compression_t c) { return c == EXR_COMPRESSION_DWAA || c == EXR_COMPRESSION_DWAB; }
 
-static int core_has_dwa(void) {
-    int maj = 0, min = 0, patch = 0;
-    const char *extra = NULL;
-    exr_get_library_version(&maj, &min, &patch, &extra);
-    return maj > 3 || (maj == 3 && min >= 2);
+// ---- DWA ---------------------------------------------------------------------
+//
+// OpenEXRCore 3.1 (Debian 12) has no DWAA/DWAB codec; 3.2 added one. We plug
+// our codec (io/exr_dwa.c) into the Core's pipelines on every version, by
+// replacing decompress_fn / compress_fn after the default routines are
+// chosen: the Core still does the chunk table, reading, writing and pixel
+// conversion. One code path whatever library is installed, the one the tests
+// check against the official C++ library, and a corrupt chunk fails with our
+// message naming the problem.
+
+typedef struct {
+    exr_mem *m;            // our error text goes to m->err
+    roto_dwa_channel *ch;  // the pipeline's channels, as the codec wants them
+    int cap;
+    uint8_t *block;        // encoder: the last block, lent to the pipeline
+    float level;           // encoder: dwaCompressionLevel (0: 45)
+    int zip_level;         // encoder: zlib level of the DC stream
+} dwa_glue;
+
+// Keep the codec's message without its "format error: " head and " [file:line]" tail.
+static void dwa_keep_error(dwa_glue *g) {
+    const char *e = roto_last_error(), *p = strstr(e, ": ");
+    snprintf(g->m->err, sizeof g->m->err, "%s", p ? p + 2 : e);
+    char *tail = strrchr(g->m->err, '[');
+    if (tail && tail > g->m->err && tail[-1] == ' ' && strchr(tail, ']')) tail[-1] = '\0';
+}
+
+static exr_result_t dwa_result(dwa_glue *g, roto_status st) {
+    dwa_keep_error(g);
+    return st == ROTO_ERR_UNSUPPORTED ? EXR_ERR_FEATURE_NOT_IMPLEMENTED
+           : st == ROTO_ERR_OOM       ? EXR_ERR_OUT_OF_MEMORY
+                                      : EXR_ERR_CORRUPT_CHUNK;
+}
+
+static roto_status dwa_channels(dwa_glue *g, const exr_coding_channel_info_t *cc, int n) {
+    if (n > g->cap) {
+        roto_dwa_channel *p = realloc(g->ch, sizeof *p * (size_t)n);
+        if (!p) return roto_fail(ROTO_ERR_OOM, "out of memory");
+        g->ch = p;
+        g->cap = n;
+    }
+    for (int i = 0; i < n; i++) {
+        if (cc[i].x_samples != 1 || cc[i].y_samples != 1)
+            return roto_fail(ROTO_ERR_UNSUPPORTED, "DWA-compressed channel %s is subsampled (%dx%d)",
+                             cc[i].channel_name, cc[i].x_samples, cc[i].y_samples);
+        g->ch[i] = (roto_dwa_channel){cc[i].channel_name, cc[i].data_type, cc[i].p_linear};
+    }
+    return ROTO_OK;
+}
+
+static exr_result_t dwa_decompress(exr_decode_pipeline_t *d) {
+    dwa_glue *g = (dwa_glue *)d->decoding_user_data;
+    if (d->chunk.packed_size == d->chunk.unpacked_size) {  // stored uncompressed
+        if (d->unpacked_buffer != d->packed_buffer)
+            memcpy(d->unpacked_buffer, d->packed_buffer, (size_t)d->chunk.unpacked_size);
+        return EXR_ERR_SUCCESS;
+    }
+    roto_status st = dwa_channels(g, d->channels, d->channel_count);
+    if (st == ROTO_OK)
+        st = roto_dwa_decode((const uint8_t *)d->packed_buffer, (size_t)d->chunk.packed_size, g->ch, d->channel_count,
+                             d->chunk.width, d->chunk.height, (uint8_t *)d->unpacked_buffer,
+                             (size_t)d->chunk.unpacked_size);
+    return st == ROTO_OK ? EXR_ERR_SUCCESS : dwa_result(g, st);
+}
+
+static exr_result_t dwa_compress(exr_encode_pipeline_t *e) {
+    dwa_glue *g = (dwa_glue *)e->encoding_user_data;
+    free(g->block);
+    g->block = NULL;
+    size_t n = 0;
+    roto_dwa_opts o = {g->level, 0, g->zip_level};  // static Huffman AC, as OpenEXR for scanlines
+    roto_status st = dwa_channels(g, e->channels, e->channel_count);
+    if (st == ROTO_OK)
+        st = roto_dwa_encode((const uint8_t *)e->packed_buffer, (size_t)e->packed_bytes, g->ch, e->channel_count,
+                             e->chunk.width, e->chunk.height, &o, &g->block, &n);
+    if (st != ROTO_OK) return dwa_result(g, st);
+    if (n >= e->packed_bytes) {  // not smaller: store the chunk uncompressed (the EXR rule)
+        e->compressed_buffer = e->packed_buffer;
+        e->compressed_bytes = e->packed_bytes;
+    } else {
+        e->compressed_buffer = g->block;
+        e->compressed_bytes = n;
+    }
+    e->compressed_alloc_size = 0;  // lent: the pipeline frees only buffers with a size
+    return EXR_ERR_SUCCESS;
 }
 
 // ---- reading ----------------------------------------------------------------
@@ -226,6 +305,7 @@ typedef struct {
     roto_box dw, disp;
     uint8_t *planes;   // nch planes of max_chunk_pixels * 4 bytes
     size_t plane_cap;  // bytes per plane
+    dwa_glue *dwa;     // set when the part is DWA-compressed
 } exr_read_state;
 
 // Decode one chunk and place its pixels into the frame.
@@ -257,6 +337,10 @@ static roto_status decode_chunk(exr_context_t ctx, int part, exr_chunk_info_t *c
         }
     }
     rv = exr_decoding_choose_default_routines(ctx, part, dec);
+    if (rv == EXR_ERR_SUCCESS && rs->dwa) {
+        dec->decompress_fn = dwa_decompress;
+        dec->decoding_user_data = rs->dwa;
+    }
     if (rv == EXR_ERR_SUCCESS) rv = exr_decoding_run(ctx, part, dec);
     if (rv != EXR_ERR_SUCCESS) {
         char what[96];
@@ -327,6 +411,7 @@ roto_status roto_exr_decode(const uint8_t *d, size_t n, const char *name, const 
     roto_status st = ROTO_OK;
     exr_read_state rs;
     memset(&rs, 0, sizeof rs);
+    dwa_glue dwa = {&m, NULL, 0, NULL, 0.0f, 0};
     exr_decode_pipeline_t dec = EXR_DECODE_PIPELINE_INITIALIZER;
     int dec_ready = 0;
     int nparts = 0;
@@ -418,12 +503,7 @@ roto_status roto_exr_decode(const uint8_t *d, size_t n, const char *name, const 
     exr_get_storage(ctx, part, &storage);
     exr_compression_t comp = EXR_COMPRESSION_NONE;
     exr_get_compression(ctx, part, &comp);
-    if (is_dwa(comp) && !core_has_dwa()) {
-        st = roto_fail(ROTO_ERR_UNSUPPORTED,
-                       "%s: DWA-compressed EXR cannot be read with this OpenEXRCore (DWAA/DWAB need OpenEXR >= 3.2)",
-                       name);
-        goto done;
-    }
+    if (is_dwa(comp)) rs.dwa = &dwa;
     if (storage == EXR_STORAGE_SCANLINE) {
         int32_t spc = 0;
         if (exr_get_scanlines_per_chunk(ctx, part, &spc) != EXR_ERR_SUCCESS || spc < 1 || spc > 1024) {
@@ -483,6 +563,7 @@ roto_status roto_exr_decode(const uint8_t *d, size_t n, const char *name, const 
 done:
     if (dec_ready) exr_decoding_destroy(ctx, &dec);
     free(rs.planes);
+    free(dwa.ch);
     exr_finish(&ctx);
     if (st != ROTO_OK) roto_frame_free(out);
     return st;
@@ -540,11 +621,6 @@ static roto_status encode_channels_buf(const char *name, int width, int height, 
     if ((int)o->compression < 0 || o->compression > ROTO_EXR_DWAB)
         return roto_fail(ROTO_ERR_INVALID_ARG, "%s: bad EXR compression %d", name, (int)o->compression);
     exr_compression_t comp = (exr_compression_t)o->compression;  // same numbering as the file format
-    if (is_dwa(comp) && !core_has_dwa())
-        return roto_fail(ROTO_ERR_UNSUPPORTED,
-                         "%s: %s compression is not available: this OpenEXRCore (3.1) has no DWA encoder; "
-                         "use zip or piz, or build against OpenEXR >= 3.2",
-                         name, roto_exr_compression_name(o->compression));
     // Sort by name (the order the file stores them) and check the names.
     roto_exr_channel *ch = malloc(sizeof *ch * (size_t)nch);
     if (!ch) return roto_fail(ROTO_ERR_OOM, "%s: out of memory", name);
@@ -581,6 +657,8 @@ static roto_status encode_channels_buf(const char *name, int width, int height, 
     uint8_t *planes = NULL;
     exr_encode_pipeline_t enc = EXR_ENCODE_PIPELINE_INITIALIZER;
     int enc_ready = 0;
+    dwa_glue dwa = {&m, NULL, 0, NULL, o->dwa_level > 0 ? o->dwa_level : 45.0f,
+                    o->zip_level >= 1 && o->zip_level <= 9 ? o->zip_level : 4};
     exr_result_t rv = exr_start_write(&ctx, name, EXR_WRITE_FILE_DIRECTLY, &init);
     if (rv != EXR_ERR_SUCCESS) {
         st = exr_error(&m, rv, name, "cannot start the EXR writer");
@@ -728,6 +806,10 @@ static roto_status encode_channels_buf(const char *name, int width, int height, 
         }
         m.err[0] = '\0';
         rv = exr_encoding_choose_default_routines(ctx, part, &enc);
+        if (rv == EXR_ERR_SUCCESS && is_dwa(comp)) {
+            enc.compress_fn = dwa_compress;
+            enc.encoding_user_data = &dwa;
+        }
         if (rv == EXR_ERR_SUCCESS) rv = exr_encoding_run(ctx, part, &enc);
         if (rv != EXR_ERR_SUCCESS) {
             st = exr_error(&m, rv, name, "cannot encode scanlines");
@@ -735,7 +817,9 @@ static roto_status encode_channels_buf(const char *name, int width, int height, 
         }
     }
 done:
-    if (enc_ready) exr_encoding_destroy(ctx, &enc);
+    if (enc_ready) exr_encoding_destroy(ctx, &enc);  // leaves the lent DWA block alone
+    free(dwa.block);
+    free(dwa.ch);
     if (ctx) {
         m.err[0] = '\0';
         rv = exr_finish(&ctx);

@@ -11,8 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openexr.h>
-
 #include "engine/dtype.h"
 #include "io/exr.h"
 #include "io/image.h"
@@ -276,7 +274,8 @@ START_TEST(test_exr_roundtrip) {
 }
 END_TEST
 
-// Lossy codecs on a smooth image: PXR24 (float rounded to 24 bits), B44 (half).
+// Lossy codecs on a smooth image: PXR24 (float rounded to 24 bits), B44 (half),
+// DWAA/DWAB (roto's codec, level 45: measured max error 0.0051 on this image).
 START_TEST(test_exr_lossy) {
     make_dir();
     roto_frame f;
@@ -289,8 +288,9 @@ START_TEST(test_exr_lossy) {
         roto_exr_compression c;
         int bits;
         double tol;
-    } cases[3] = {{ROTO_EXR_PXR24, 32, 1e-4}, {ROTO_EXR_B44, 16, 2e-2}, {ROTO_EXR_B44A, 16, 2e-2}};
-    for (int k = 0; k < 3; k++) {
+    } cases[5] = {{ROTO_EXR_PXR24, 32, 1e-4}, {ROTO_EXR_B44, 16, 2e-2}, {ROTO_EXR_B44A, 16, 2e-2},
+                  {ROTO_EXR_DWAA, 32, 8e-3}, {ROTO_EXR_DWAB, 16, 8e-3}};
+    for (int k = 0; k < 5; k++) {
         roto_write_opts o;
         roto_write_opts_init(&o);
         o.exr_compression = cases[k].c;
@@ -302,25 +302,6 @@ START_TEST(test_exr_lossy) {
         for (size_t i = 0; i < 32 * 16 * 3; i++) maxe = fmax(maxe, fabs((double)((float *)g.data)[i] - d[i]));
         ck_assert_msg(maxe <= cases[k].tol, "%s: max error %g", roto_exr_compression_name(cases[k].c), maxe);
         roto_frame_free(&g);
-    }
-    // DWAA: OpenEXRCore 3.1 has no DWA codec. Either it works (newer library)
-    // or the error says what is missing; never a crash or a silent fallback.
-    int maj, min, patch;
-    const char *extra;
-    exr_get_library_version(&maj, &min, &patch, &extra);
-    roto_write_opts o;
-    roto_write_opts_init(&o);
-    o.exr_compression = ROTO_EXR_DWAA;
-    char p[256];
-    path_in(p, sizeof p, "dwaa.exr");
-    roto_status st = roto_image_write(p, &f, &o);
-    if (maj > 3 || (maj == 3 && min >= 2)) {
-        ck_assert_msg(st == ROTO_OK, "dwaa: %s", roto_last_error());
-    } else {
-        ck_assert_int_eq(st, ROTO_ERR_UNSUPPORTED);
-        ck_assert_ptr_nonnull(strstr(roto_last_error(), "dwaa"));
-        ck_assert_ptr_nonnull(strstr(roto_last_error(), "3.2"));
-        ck_assert(access(p, F_OK) != 0);
     }
     roto_frame_free(&f);
     remove_dir();
