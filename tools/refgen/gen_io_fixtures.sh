@@ -114,3 +114,35 @@ exrmultipart -combine -i view_l.exr::plate view_r.exr::inv -o exr_multipart.exr 
 rm -f view_l.exr view_r.exr
 
 ls -l "$out"
+
+# ---- EXR written by OpenEXR's C++ library (tools/refgen/exr_ref.cpp) -------
+# Needs: apt-get install libopenexr-dev g++ pkg-config (OpenEXR 3.1 here).
+# No Debian command-line tool writes scanline files with a chosen compression
+# (exrmaketiled makes tiles, ImageMagick ignores rle/dwa), so a small program
+# linked with the library does it.
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+g++ -O1 -std=c++14 $(pkg-config --cflags OpenEXR) "$here/tools/refgen/exr_ref.cpp" -o "$tmp/exr_ref" \
+  $(pkg-config --libs OpenEXR)
+ref="$tmp/exr_ref"
+
+# RLE for real: ImageMagick wrote exr_rgb_rle.exr uncompressed; re-encode it.
+"$ref" convert exr_rgb_rle.exr "$tmp/rle.exr" rle
+mv "$tmp/rle.exr" exr_rgb_rle.exr
+
+# DWA: a 13x33 pattern with every kind of channel DWA handles differently
+# (RLE half/float alphas, an R,G,B half set, a float spec.R,G,B set, lone Y
+# channels with and without pLinear, float depth and uint ids; see
+# exr_ref.cpp), as DWAA (32-line chunks: 32 + 1 lines) and DWAB (one chunk of
+# 33) scanlines and 16x16 tiles. OpenEXR codes AC coefficients with Huffman,
+# except tiled DWAA (deflate); tiles too small to gain are stored raw. Each
+# exr_dwa*_ref.exr is the library's decode of its file, stored losslessly
+# (ZIP), which roto's decoder must match.
+"$ref" synth "$tmp/dwa_src.exr" 13 33
+for c in dwaa dwab; do
+  "$ref" convert "$tmp/dwa_src.exr" "exr_${c}_scan.exr" "$c"
+  "$ref" convert "$tmp/dwa_src.exr" "exr_${c}_tile.exr" "$c" tiled 16 16
+  for l in scan tile; do "$ref" convert "exr_${c}_$l.exr" "exr_${c}_${l}_ref.exr" zip; done
+done
+exrheader exr_rgb_rle.exr | grep -q 'compression.*run-length' || { echo "gen_io_fixtures: exr_rgb_rle.exr is not RLE" >&2; exit 1; }
+ls -l exr_rgb_rle.exr exr_dwa*
