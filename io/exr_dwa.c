@@ -587,76 +587,78 @@ done:
     return st;
 }
 
-// Huffman code lengths for the symbols with freq > 0 (at least 2). Returns
+// Huffman code lengths for the symbols with freq > 0 (at least 2), built as
+// OpenEXR builds them so that equal frequencies get the same lengths (and our
+// blocks the same bytes): a min-heap of symbols by (weight, symbol); the two
+// lightest are taken, the lighter's weight is added to the other, which goes
+// back into the heap standing for both; every symbol under either gets one
+// bit longer (symbols under an entry are chained through `link`). Returns
 // the longest length, or -1 when out of memory.
 static int huf_lengths(const uint64_t *freq, uint8_t *len) {
-    int m = 0;
-    for (int s = 0; s < HUF_SYMS; s++) m += freq[s] != 0;
-    int total = 2 * m - 1, longest = 0;
-    uint64_t *w = malloc(sizeof *w * (size_t)total);
-    int *parent = malloc(sizeof *parent * (size_t)total), *heap = malloc(sizeof *heap * (size_t)m);
-    int *sym = malloc(sizeof *sym * (size_t)m), *depth = malloc(sizeof *depth * (size_t)total);
-    if (!w || !parent || !heap || !sym || !depth) {
-        longest = -1;
-        goto done;
-    }
-    // A binary min-heap of node indices by (weight, index); leaves first.
-    int nh = 0, next = 0;
+    uint64_t *w = malloc(sizeof *w * HUF_SYMS);
+    int *link = malloc(sizeof *link * HUF_SYMS), *heap = malloc(sizeof *heap * HUF_SYMS);
+    int *bits = calloc(HUF_SYMS, sizeof *bits);
+    int longest = -1, nh = 0;
+    if (!w || !link || !heap || !bits) goto done;
 #define HLESS(a, b) (w[a] < w[b] || (w[a] == w[b] && (a) < (b)))
+#define HPUSH(s)                                                      \
+    do {                                                              \
+        int i_ = nh++;                                                \
+        heap[i_] = (s);                                               \
+        while (i_ > 0 && HLESS(heap[i_], heap[(i_ - 1) / 2])) {       \
+            int p_ = (i_ - 1) / 2, t_ = heap[p_];                     \
+            heap[p_] = heap[i_];                                      \
+            heap[i_] = t_;                                            \
+            i_ = p_;                                                  \
+        }                                                             \
+    } while (0)
     for (int s = 0; s < HUF_SYMS; s++) {
-        if (!freq[s]) continue;
-        sym[next] = s;
-        w[next] = freq[s];
-        int i = nh++;
-        heap[i] = next++;
-        while (i > 0 && HLESS(heap[i], heap[(i - 1) / 2])) {
-            int p = (i - 1) / 2, tmp = heap[p];
-            heap[p] = heap[i];
-            heap[i] = tmp;
-            i = p;
-        }
+        w[s] = freq[s];
+        link[s] = s;  // end of its own chain
+        if (freq[s]) HPUSH(s);
     }
     while (nh > 1) {
-        int pair[2];
+        int pair[2];  // the lightest, then the next
         for (int k = 0; k < 2; k++) {
             pair[k] = heap[0];
             heap[0] = heap[--nh];
             for (int i = 0;;) {
-                int l = 2 * i + 1, r = l + 1, s = i;
-                if (l < nh && HLESS(heap[l], heap[s])) s = l;
-                if (r < nh && HLESS(heap[r], heap[s])) s = r;
-                if (s == i) break;
-                int tmp = heap[s];
-                heap[s] = heap[i];
-                heap[i] = tmp;
-                i = s;
+                int l = 2 * i + 1, r = l + 1, m = i;
+                if (l < nh && HLESS(heap[l], heap[m])) m = l;
+                if (r < nh && HLESS(heap[r], heap[m])) m = r;
+                if (m == i) break;
+                int t = heap[m];
+                heap[m] = heap[i];
+                heap[i] = t;
+                i = m;
             }
         }
-        w[next] = w[pair[0]] + w[pair[1]];
-        parent[pair[0]] = parent[pair[1]] = next;
-        int i = nh++;
-        heap[i] = next++;
-        while (i > 0 && HLESS(heap[i], heap[(i - 1) / 2])) {
-            int p = (i - 1) / 2, tmp = heap[p];
-            heap[p] = heap[i];
-            heap[i] = tmp;
-            i = p;
+        int mm = pair[0], m = pair[1];
+        w[m] += w[mm];
+        HPUSH(m);
+        int j = m;  // lengthen m's chain, append mm's chain to it, lengthen that
+        for (;; j = link[j]) {
+            bits[j]++;
+            if (link[j] == j) break;
+        }
+        link[j] = mm;
+        for (j = mm;; j = link[j]) {
+            bits[j]++;
+            if (link[j] == j) break;
         }
     }
+#undef HPUSH
 #undef HLESS
-    // Parents are created after their children: depths from the root down.
-    depth[total - 1] = 0;
-    for (int i = total - 2; i >= 0; i--) depth[i] = depth[parent[i]] + 1;
-    for (int i = 0; i < m; i++) {
-        len[sym[i]] = (uint8_t)(depth[i] > 255 ? 255 : depth[i]);
-        if (depth[i] > longest) longest = depth[i];
+    longest = 0;
+    for (int s = 0; s < HUF_SYMS; s++) {
+        len[s] = (uint8_t)(bits[s] > 255 ? 255 : bits[s]);
+        if (bits[s] > longest) longest = bits[s];
     }
 done:
     free(w);
-    free(parent);
+    free(link);
     free(heap);
-    free(sym);
-    free(depth);
+    free(bits);
     return longest;
 }
 
@@ -742,16 +744,16 @@ static int huf_encode(const uint16_t *v, size_t n, dbuf *b) {
     bw_flush(&w);
     size_t table_bytes = b->n - head - 20;
     w.bits = 0;
-    for (size_t i = 0; i < n;) {  // the values, runs of one value as (value, pseudo symbol, count)
-        uint16_t s = v[i];
+    for (size_t i = 0; i < n;) {  // the values; a value repeated r more times (r <= 255) is sent
+        uint16_t s = v[i];          // as (value, pseudo symbol, r) when that is shorter, as OpenEXR does
         size_t r = 0;
         while (i + 1 + r < n && r < 255 && v[i + 1 + r] == s) r++;
-        bw_put(&w, code[s], len[s]);
-        if (r && (uint64_t)len[rlc] + 8 < (uint64_t)len[s] * r) {
+        if ((uint64_t)len[s] + len[rlc] + 8 < (uint64_t)len[s] * r) {
+            bw_put(&w, code[s], len[s]);
             bw_put(&w, code[rlc], len[rlc]);
             bw_put(&w, r, 8);
         } else {
-            for (size_t k = 0; k < r; k++) bw_put(&w, code[s], len[s]);
+            for (size_t k = 0; k <= r; k++) bw_put(&w, code[s], len[s]);
         }
         i += 1 + r;
     }

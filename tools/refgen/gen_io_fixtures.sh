@@ -137,8 +137,10 @@ mv "$tmp/rle.exr" exr_rgb_rle.exr
 # 33) scanlines and 16x16 tiles. OpenEXR codes AC coefficients with Huffman,
 # except tiled DWAA (deflate); tiles too small to gain are stored raw. Each
 # exr_dwa*_ref.exr is the library's decode of its file, stored losslessly
-# (ZIP), which roto's decoder must match.
+# (ZIP), which roto's decoder must match; exr_dwa_src.exr is the pattern
+# itself (ZIP), from which roto's encoder must produce the library's blocks.
 "$ref" synth "$tmp/dwa_src.exr" 13 33
+"$ref" convert "$tmp/dwa_src.exr" exr_dwa_src.exr zip
 for c in dwaa dwab; do
   "$ref" convert "$tmp/dwa_src.exr" "exr_${c}_scan.exr" "$c"
   "$ref" convert "$tmp/dwa_src.exr" "exr_${c}_tile.exr" "$c" tiled 16 16
