@@ -496,6 +496,11 @@ static const rt_backend g_cuda = {
     .scale = cu_scale,
     .fill = cu_fill,
     .connected_components = cu_connected_components,
+    .matte_threshold = cu_matte_threshold,
+    .matte_morph = cu_matte_morph,
+    .matte_feather = cu_matte_feather,
+    .matte_components = cu_matte_components,
+    .matte_core_edge = cu_matte_core_edge,
     .ctx_init = cuda_ctx_init,
     .ctx_shutdown = cuda_ctx_shutdown,
 };

@@ -162,6 +162,14 @@ roto_status cu_interpolate(rt_ctx *, rt_tensor *y, const rt_tensor *x,
 // ccl.cu
 roto_status cu_connected_components(rt_ctx *, rt_tensor *labels, rt_tensor *areas,
                                     const rt_tensor *mask, int *n_out);
+// matte.cu
+roto_status cu_matte_threshold(rt_ctx *, rt_tensor *out, const rt_tensor *in, float t);
+roto_status cu_matte_morph(rt_ctx *, rt_tensor *out, const rt_tensor *in, float radius, int erode);
+roto_status cu_matte_feather(rt_ctx *, rt_tensor *out, const rt_tensor *in, float radius);
+roto_status cu_matte_components(rt_ctx *, rt_tensor *out, const rt_tensor *in, int64_t limit,
+                                int connectivity, int holes);
+roto_status cu_matte_core_edge(rt_ctx *, rt_tensor *core, rt_tensor *edge, const rt_tensor *in,
+                               float radius);
 
 // ---- attention variants (attention.cu), for tests and benchmarks -------------
 // Force one path: 0 = automatic (flash when it applies), 1 = flash only (fails

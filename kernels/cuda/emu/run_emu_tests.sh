@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # run_emu_tests.sh: build roto's CUDA backend against the host CUDA emulator
-# (cuda_emu.h, cuda_emu_rt.cpp) and run the GPU test suite on the CPU.
+# (cuda_emu.h, cuda_emu_rt.cpp) and run the GPU test suite (every
+# tests/gpu/test_*.c program) on the CPU.
 #
 # Every kernels/cuda/*.cu file is compiled by g++ after a source rewrite of
 # its launches (k<<<g, b, smem, s>>>(args) -> emu_kernel(k, g, b, smem, s)(args));
@@ -52,9 +53,15 @@ done
 g++ -std=c++17 -O2 -g -Wall -Wextra -Wno-unused-parameter -I. -I"$CUDA_HOME/include" \
   -c kernels/cuda/emu/cuda_emu_rt.cpp -o "$B/emu/cuda_emu_rt.o"
 gcc $CFLAGS -c kernels/cuda/cuda_backend.c -o "$B/emu/cuda_backend.o"
-gcc $CFLAGS -o "$B/emu/test_cuda_ops" tests/gpu/test_cuda_ops.c tests/util/*.c tests/ref/*.c \
-  "${objs[@]}" "$B/emu/cuda_emu_rt.o" "$B/emu/cuda_backend.o" "$B/libroto.a" \
-  -fopenmp -lpng16 -ljpeg -ltiff -lz -ljansson -lOpenEXRCore-3_1 -lm -lpthread -lstdc++ \
-  -lcheck_pic -lsubunit -lrt -lm
-echo "running $B/emu/test_cuda_ops under the CUDA emulator"
-ROTO_CUDA_EMU=1 ROTO_GPU_TESTS="$(IFS=,; echo "${*:-}")" "$B/emu/test_cuda_ops"
+# Every GPU test program (tests/gpu/test_*.c); the exit status says whether all passed.
+rc=0
+for t in tests/gpu/test_*.c; do
+  name=$(basename "$t" .c)
+  gcc $CFLAGS -o "$B/emu/$name" "$t" tests/util/*.c tests/ref/*.c \
+    "${objs[@]}" "$B/emu/cuda_emu_rt.o" "$B/emu/cuda_backend.o" "$B/libroto.a" \
+    -fopenmp -lpng16 -ljpeg -ltiff -lz -ljansson -lOpenEXRCore-3_1 -lm -lpthread -lstdc++ \
+    -lcheck_pic -lsubunit -lrt -lm
+  echo "running $B/emu/$name under the CUDA emulator"
+  ROTO_CUDA_EMU=1 ROTO_GPU_TESTS="$(IFS=,; echo "${*:-}")" "$B/emu/$name" || rc=1
+done
+exit $rc
