@@ -224,12 +224,26 @@ test-gpu-sanitize: $(GPU_TEST_BIN)
 	  $(BUILD)/tests/gpu/test_cuda_ops
 	ROTO_GPU_SMALL=1 ROTO_GPU_TESTS=$(RACECHECK_TESTS) $(COMPUTE_SANITIZER) --tool racecheck \
 	  --error-exitcode 1 $(BUILD)/tests/gpu/test_cuda_ops
+	ROTO_GPU_SMALL=1 $(COMPUTE_SANITIZER) --tool memcheck --error-exitcode 1 \
+	  $(BUILD)/tests/gpu/test_cuda_matte
 
 # GPU kernel benchmarks: JSON to bench/results/<date>-<gpu>-kernels.json.
-bench-gpu: $(BUILD)/bench/kernels/gpu_bench
+bench-gpu: $(BUILD)/bench/kernels/gpu_bench $(BUILD)/bench/kernels/matte_bench
 	$(BUILD)/bench/kernels/gpu_bench --out bench/results
+	$(BUILD)/bench/kernels/matte_bench --out bench/results
 
 $(BUILD)/bench/kernels/gpu_bench: bench/kernels/gpu_bench.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -DROTO_GIT_COMMIT="\"$$(git describe --always --dirty 2>/dev/null || echo unknown)\"" \
+	  -o $@ $< $(LIB) $(LDLIBS)
+
+# Matte ops (rt_matte_*) at 1080p and 4K, CPU and (with a device) CUDA:
+# JSON to bench/results/<date>-<machine>-matte.json. Part of bench-gpu too.
+.PHONY: bench-matte
+bench-matte: $(BUILD)/bench/kernels/matte_bench
+	$(BUILD)/bench/kernels/matte_bench --out bench/results
+
+$(BUILD)/bench/kernels/matte_bench: bench/kernels/matte_bench.c $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -DROTO_GIT_COMMIT="\"$$(git describe --always --dirty 2>/dev/null || echo unknown)\"" \
 	  -o $@ $< $(LIB) $(LDLIBS)
