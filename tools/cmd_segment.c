@@ -25,11 +25,11 @@
 #include "io/colour.h"
 #include "io/exr.h"
 #include "io/image.h"
-#include "io/matte.h"
 #include "kernels/cuda/cuda_kernels.h"
 #include "roto.h"
 #include "tools/cli_common.h"
 #include "tools/commands.h"
+#include "tools/matte_cleanup.h"
 #include "tools/prompts_json.h"
 
 static void segment_usage(FILE *f) {
@@ -400,14 +400,14 @@ static int check_prompt(const seg_job *j, int W, int H) {
 
 // ---- matte clean-up and writing -------------------------------------------------------------------
 
+// Holes, islands, grow, shrink, soften (tools/matte_cleanup.h): on the host, or
+// with --device cuda through the rt_matte_* ops on the GPU (the mask comes back
+// from roto_predict on the host, so it is uploaded and the matte downloaded).
 static int cleanup_matte(const seg_args *a, float *m, int W, int H) {
-    roto_status st = ROTO_OK;
-    if (a->fill_holes >= 0) st = roto_matte_fill_holes(m, m, W, H, a->fill_holes, 4);
-    if (st == ROTO_OK && a->remove_islands > 0)
-        st = roto_matte_remove_islands(m, m, W, H, a->remove_islands, 8);
-    if (st == ROTO_OK && a->dilate > 0) st = roto_matte_dilate(m, m, W, H, a->dilate);
-    if (st == ROTO_OK && a->erode > 0) st = roto_matte_erode(m, m, W, H, a->erode);
-    if (st == ROTO_OK && a->feather > 0) st = roto_matte_feather(m, m, W, H, a->feather);
+    matte_cleanup_opts o = {.fill_holes = a->fill_holes, .remove_islands = a->remove_islands,
+                            .dilate = a->dilate, .erode = a->erode, .feather = a->feather};
+    roto_status st = a->device == ROTO_DEVICE_CUDA ? matte_cleanup_cuda(&o, m, W, H)
+                                                   : matte_cleanup_run(NULL, &o, m, W, H);
     return st == ROTO_OK ? 0 : fail(roto_last_error());
 }
 

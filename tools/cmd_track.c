@@ -512,6 +512,7 @@ static int prepare_outputs(track_run *R) {
     p->compression = a->compression;
     p->exr_float = a->exr_float;
     p->cleanup = a->cleanup;
+    p->cleanup.cuda = a->cuda;  // the clean-up runs where the tracker runs
     p->model_name = strrchr(a->model, '/') ? strrchr(a->model, '/') + 1 : a->model;
     if (a->preview) {
         // preview.<frame>.png with the input's padding.

@@ -7,7 +7,7 @@
 
 #include "io/atomic.h"
 #include "io/image.h"
-#include "io/matte.h"
+#include "tools/matte_cleanup.h"
 
 // ---- frames in -------------------------------------------------------------------------------
 
@@ -149,14 +149,16 @@ void track_out_free(void *plan, void *job) {
     free(j);
 }
 
-// roto segment's order: holes, islands, grow, shrink, soften.
+// roto segment's order: holes, islands, grow, shrink, soften (tools/matte_cleanup.h).
+// With --device cuda each writer worker runs it on its own CUDA context (made on
+// its first frame, destroyed when the worker exits); the tracker's masks reach us
+// on the host, so each matte is uploaded and downloaded.
 static roto_status cleanup(const track_cleanup *c, float *m, int W, int H) {
-    if (c->fill_holes >= 0) ROTO_TRY(roto_matte_fill_holes(m, m, W, H, c->fill_holes, 4));
-    if (c->remove_islands > 0) ROTO_TRY(roto_matte_remove_islands(m, m, W, H, c->remove_islands, 8));
-    if (c->dilate > 0) ROTO_TRY(roto_matte_dilate(m, m, W, H, c->dilate));
-    if (c->erode > 0) ROTO_TRY(roto_matte_erode(m, m, W, H, c->erode));
-    if (c->feather > 0) ROTO_TRY(roto_matte_feather(m, m, W, H, c->feather));
-    return ROTO_OK;
+    matte_cleanup_opts o = {.fill_holes = c->fill_holes, .remove_islands = c->remove_islands,
+                            .dilate = c->dilate, .erode = c->erode, .feather = c->feather};
+    rt_ctx *ctx = NULL;
+    if (c->cuda && matte_cleanup_wanted(&o)) ROTO_TRY(matte_cleanup_thread_ctx(&ctx));
+    return matte_cleanup_run(ctx, &o, m, W, H);
 }
 
 static void exr_opts(const track_out_plan *p, const roto_frame_meta *meta, roto_exr_opts *o,

@@ -55,6 +55,7 @@ roto_status track_feeder_read(void *user, int index, uint8_t *rgb);
 typedef struct {
     float dilate, erode, feather;
     long fill_holes, remove_islands;  // -1 / 0: off
+    int cuda;                         // 1: on the CUDA device (--device cuda)
 } track_cleanup;
 
 // What to write and how; shared read-only by the writer workers (the contact sheet's
