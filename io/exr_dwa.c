@@ -76,11 +76,10 @@ static void wr64(uint8_t *p, uint64_t v) {
 static float h2f(uint16_t h) { return rt_f16_to_f32(h); }
 static uint16_t f2h(float f) { return rt_f32_to_f16(f); }  // round to nearest even, as OpenEXR
 
-// ---- tables: perceptual curve, zigzag order, forward DCT basis --------------------
+// ---- tables: perceptual curve, zigzag order -----------------------------------------
 
 static uint16_t g_to_linear[65536], g_to_nonlinear[65536];
 static int g_zigzag[64];        // zigzag position -> row-major position in the 8x8 block
-static double g_fdct[8][8];     // forward DCT basis: 0.5 C(u) cos((2x+1) u pi / 16)
 static pthread_once_t g_tables_once = PTHREAD_ONCE_INIT;
 
 // OpenEXR's perceptual curve: x^(1/2.2) up to 1, above that ln(x)/2.2 + 1
@@ -114,9 +113,6 @@ static void build_tables(void) {
             g_zigzag[k++] = r * 8 + (s - r);
         }
     }
-    for (int u = 0; u < 8; u++)
-        for (int x = 0; x < 8; x++)
-            g_fdct[u][x] = 0.5 * (u == 0 ? sqrt(0.5) : 1.0) * cos((2 * x + 1) * u * M_PI / 16.0);
 }
 
 static void tables_init(void) { pthread_once(&g_tables_once, build_tables); }
@@ -587,17 +583,17 @@ done:
     return st;
 }
 
-// Huffman code lengths for the symbols with freq > 0 (at least 2), built as
-// OpenEXR builds them so that equal frequencies get the same lengths (and our
-// blocks the same bytes): a min-heap of symbols by (weight, symbol); the two
-// lightest are taken, the lighter's weight is added to the other, which goes
-// back into the heap standing for both; every symbol under either gets one
-// bit longer (symbols under an entry are chained through `link`). Returns
-// the longest length, or -1 when out of memory.
-static int huf_lengths(const uint64_t *freq, uint8_t *len) {
+// Huffman code lengths for the m >= 2 symbols syms[] (those with freq > 0),
+// built as OpenEXR builds them so that equal frequencies get the same lengths
+// (and our blocks the same bytes): a min-heap of symbols by (weight, symbol);
+// the two lightest are taken, the lighter's weight is added to the other,
+// which goes back into the heap standing for both; every symbol under either
+// gets one bit longer (symbols under an entry are chained through `link`).
+// Returns the longest length, or -1 when out of memory.
+static int huf_lengths(const uint64_t *freq, const uint32_t *syms, int m, uint8_t *len) {
     uint64_t *w = malloc(sizeof *w * HUF_SYMS);
     int *link = malloc(sizeof *link * HUF_SYMS), *heap = malloc(sizeof *heap * HUF_SYMS);
-    int *bits = calloc(HUF_SYMS, sizeof *bits);
+    int *bits = malloc(sizeof *bits * HUF_SYMS);
     int longest = -1, nh = 0;
     if (!w || !link || !heap || !bits) goto done;
 #define HLESS(a, b) (w[a] < w[b] || (w[a] == w[b] && (a) < (b)))
@@ -612,10 +608,12 @@ static int huf_lengths(const uint64_t *freq, uint8_t *len) {
             i_ = p_;                                                  \
         }                                                             \
     } while (0)
-    for (int s = 0; s < HUF_SYMS; s++) {
+    for (int k = 0; k < m; k++) {
+        int s = (int)syms[k];
         w[s] = freq[s];
         link[s] = s;  // end of its own chain
-        if (freq[s]) HPUSH(s);
+        bits[s] = 0;
+        HPUSH(s);
     }
     while (nh > 1) {
         int pair[2];  // the lightest, then the next
@@ -623,20 +621,20 @@ static int huf_lengths(const uint64_t *freq, uint8_t *len) {
             pair[k] = heap[0];
             heap[0] = heap[--nh];
             for (int i = 0;;) {
-                int l = 2 * i + 1, r = l + 1, m = i;
-                if (l < nh && HLESS(heap[l], heap[m])) m = l;
-                if (r < nh && HLESS(heap[r], heap[m])) m = r;
-                if (m == i) break;
-                int t = heap[m];
-                heap[m] = heap[i];
+                int l = 2 * i + 1, r = l + 1, c = i;
+                if (l < nh && HLESS(heap[l], heap[c])) c = l;
+                if (r < nh && HLESS(heap[r], heap[c])) c = r;
+                if (c == i) break;
+                int t = heap[c];
+                heap[c] = heap[i];
                 heap[i] = t;
-                i = m;
+                i = c;
             }
         }
-        int mm = pair[0], m = pair[1];
-        w[m] += w[mm];
-        HPUSH(m);
-        int j = m;  // lengthen m's chain, append mm's chain to it, lengthen that
+        int mm = pair[0], mx = pair[1];
+        w[mx] += w[mm];
+        HPUSH(mx);
+        int j = mx;  // lengthen mx's chain, append mm's chain to it, lengthen that
         for (;; j = link[j]) {
             bits[j]++;
             if (link[j] == j) break;
@@ -650,7 +648,8 @@ static int huf_lengths(const uint64_t *freq, uint8_t *len) {
 #undef HPUSH
 #undef HLESS
     longest = 0;
-    for (int s = 0; s < HUF_SYMS; s++) {
+    for (int k = 0; k < m; k++) {
+        int s = (int)syms[k];
         len[s] = (uint8_t)(bits[s] > 255 ? 255 : bits[s]);
         if (bits[s] > longest) longest = bits[s];
     }
@@ -660,6 +659,11 @@ done:
     free(heap);
     free(bits);
     return longest;
+}
+
+static int cmp_u32(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
 }
 
 typedef struct {
@@ -697,49 +701,46 @@ static void bw_flush(bitw *w) {
 // Huffman-code n >= 1 values onto b. Returns 0, 1 when a code would be
 // longer than 58 bits (the caller deflates instead), -1 when out of memory.
 static int huf_encode(const uint16_t *v, size_t n, dbuf *b) {
-    uint64_t *freq = calloc(HUF_SYMS, sizeof *freq), *code = calloc(HUF_SYMS, sizeof *code);
-    uint8_t *len = calloc(HUF_SYMS, 1);
-    int rv = -1;
-    if (!freq || !code || !len) goto done;
-    for (size_t i = 0; i < n; i++) freq[v[i]]++;
-    uint32_t im = 0, iM = 0;
-    while (!freq[im]) im++;
-    for (uint32_t s = im; s < 65536; s++)
-        if (freq[s]) iM = s;
-    uint32_t rlc = ++iM;  // the run-length pseudo symbol: one past the largest value
+    uint64_t *freq = calloc(HUF_SYMS, sizeof *freq), *code = malloc(sizeof *code * HUF_SYMS);
+    uint8_t *len = malloc(HUF_SYMS);
+    uint32_t *syms = malloc(sizeof *syms * HUF_SYMS);  // the symbols used, ascending
+    int rv = -1, m = 0;
+    if (!freq || !code || !len || !syms) goto done;
+    for (size_t i = 0; i < n; i++)
+        if (freq[v[i]]++ == 0) syms[m++] = v[i];
+    qsort(syms, (size_t)m, sizeof *syms, cmp_u32);
+    uint32_t im = syms[0], rlc = syms[m - 1] + 1, iM = rlc;  // the run-length pseudo symbol: one past the largest
     freq[rlc] = 1;
-    int longest = huf_lengths(freq, len);
+    syms[m++] = rlc;
+    int longest = huf_lengths(freq, syms, m, len);
     if (longest < 0) goto done;
     if (longest > HUF_MAX_LEN) {
         rv = 1;
         goto done;
     }
     uint64_t count[HUF_MAX_LEN + 1] = {0}, start[HUF_MAX_LEN + 1];
-    for (uint32_t s = im; s <= iM; s++)
-        if (len[s]) count[len[s]]++;
+    for (int k = 0; k < m; k++) count[len[syms[k]]]++;
     huf_canonical_starts(count, start);
-    for (uint32_t s = im; s <= iM; s++)
-        if (len[s]) code[s] = start[len[s]]++;
+    for (int k = 0; k < m; k++) code[syms[k]] = start[len[syms[k]]]++;
     size_t head = b->n;
     uint8_t zero[20] = {0};
     db_put(b, zero, 20);
     bitw w = {b, 0, 0, 0};
-    for (uint32_t s = im; s <= iM; s++) {  // the code length table
-        if (len[s]) {
-            bw_put(&w, len[s], 6);
-            continue;
+    for (int k = 0; k < m; k++) {  // the code length table: gaps of unused symbols as zero runs
+        uint32_t z = k ? syms[k] - syms[k - 1] - 1 : 0;
+        while (z > 0) {
+            uint32_t t = z < 255 + 6 ? z : 255 + 6;
+            if (t >= 6) {
+                bw_put(&w, 63, 6);
+                bw_put(&w, t - 6, 8);
+            } else if (t >= 2) {
+                bw_put(&w, 59 + t - 2, 6);
+            } else {
+                bw_put(&w, 0, 6);
+            }
+            z -= t;
         }
-        uint32_t z = 1;
-        while (s + z <= iM && !len[s + z] && z < 255 + 6) z++;
-        if (z >= 6) {
-            bw_put(&w, 63, 6);
-            bw_put(&w, z - 6, 8);
-        } else if (z >= 2) {
-            bw_put(&w, 59 + z - 2, 6);
-        } else {
-            bw_put(&w, 0, 6);
-        }
-        s += z - 1;
+        bw_put(&w, len[syms[k]], 6);
     }
     bw_flush(&w);
     size_t table_bytes = b->n - head - 20;
@@ -773,6 +774,7 @@ done:
     free(freq);
     free(code);
     free(len);
+    free(syms);
     return rv;
 }
 
@@ -827,21 +829,39 @@ static void idct8x8(float *d) {
     }
 }
 
-// Forward (encoder only; any accurate DCT will do): the orthonormal 2D DCT-II.
+// Forward: the same orthonormal DCT-II, as the butterflies of Pennebaker &
+// Mitchell (4.3.2) with OpenEXR's constants, first down the columns, then
+// along the rows, in OpenEXR's (SSE2) order of float operations: our blocks
+// then equal the library's byte for byte. (Any accurate DCT would decode
+// fine; this one also makes the same quantisation choices.)
+static void fdct8(float *x, int stride) {
+    const float c4 = 0.70710678f, c1 = 0.490392640f, c2 = 0.461939770f, c3 = 0.415734810f;
+    const float c5 = 0.277785120f, c6 = 0.191341720f, c7 = 0.097545161f;  // c1..c7: 0.5 cos(k pi / 16)
+    float x0 = x[0], x1 = x[stride], x2 = x[2 * stride], x3 = x[3 * stride];
+    float x4 = x[4 * stride], x5 = x[5 * stride], x6 = x[6 * stride], x7 = x[7 * stride];
+    float a0 = x0 + x7, a1 = x1 + x2, a3 = x3 + x4, a5 = x5 + x6;
+    float a7 = x0 - x7, a2 = x1 - x2, a4 = x3 - x4, a6 = x5 - x6;
+    float k0 = c4 * (a0 + a3), k1 = c4 * (a1 + a5);
+    x[0] = (k0 + k1) * 0.5f;
+    x[4 * stride] = (k0 - k1) * 0.5f;
+    k0 = a2 - a6;
+    k1 = a0 - a3;
+    x[2 * stride] = c6 * k0 + c2 * k1;
+    x[6 * stride] = c6 * k1 - c2 * k0;
+    k0 = (a1 - a5) * c4;
+    k1 = (a2 + a6) * -c4;
+    float rx = a7 - k0, ry = a4 + k1;
+    x[3 * stride] = c3 * rx - c5 * ry;
+    x[5 * stride] = c5 * rx + c3 * ry;
+    rx = a7 + k0;
+    ry = k1 - a4;
+    x[stride] = c1 * rx - c7 * ry;
+    x[7 * stride] = c7 * rx + c1 * ry;
+}
+
 static void fdct8x8(float *d) {
-    double t[64];
-    for (int r = 0; r < 8; r++)
-        for (int u = 0; u < 8; u++) {
-            double s = 0;
-            for (int x = 0; x < 8; x++) s += d[8 * r + x] * g_fdct[u][x];
-            t[8 * r + u] = s;
-        }
-    for (int u = 0; u < 8; u++)
-        for (int v = 0; v < 8; v++) {
-            double s = 0;
-            for (int y = 0; y < 8; y++) s += t[8 * y + u] * g_fdct[v][y];
-            d[8 * v + u] = (float)s;
-        }
+    for (int c = 0; c < 8; c++) fdct8(d + c, 8);
+    for (int r = 0; r < 8; r++) fdct8(d + 8 * r, 1);
 }
 
 // Rec.709 Y'CbCr without offsets, as DWA uses for R,G,B sets.
@@ -949,19 +969,16 @@ static uint16_t quantize(uint16_t h, float tol) {
     if (!(tol > 0.0f)) return h;
     if (v < tol) return 0;
     double lo_v = (double)v - tol, hi_v = (double)v + tol;
-    uint32_t lo = 0, hi = a;  // smallest value > lo_v (a qualifies)
-    while (lo < hi) {
-        uint32_t mid = (lo + hi) / 2;
-        if ((double)h2f((uint16_t)mid) > lo_v) hi = mid;
-        else lo = mid + 1;
-    }
-    uint32_t top_lo = a, top_hi = 0x7bff;  // largest value < hi_v
-    while (top_lo < top_hi) {
-        uint32_t mid = (top_lo + top_hi + 1) / 2;
-        if ((double)h2f((uint16_t)mid) < hi_v) top_lo = mid;
-        else top_hi = mid - 1;
-    }
-    hi = top_lo;
+    // lo: the smallest value > lo_v; hi: the largest finite value < hi_v.
+    // Start from the nearest halves and step (a itself is in the range).
+    uint32_t lo = f2h((float)lo_v) & 0x7fff, hi = f2h((float)hi_v) & 0x7fff;
+    if (lo > a) lo = a;
+    while (lo > 0 && (double)h2f((uint16_t)(lo - 1)) > lo_v) lo--;
+    while ((double)h2f((uint16_t)lo) <= lo_v) lo++;
+    if (hi > 0x7bff) hi = 0x7bff;
+    if (hi < a) hi = a;
+    while (hi < 0x7bff && (double)h2f((uint16_t)(hi + 1)) < hi_v) hi++;
+    while ((double)h2f((uint16_t)hi) >= hi_v) hi--;
     uint32_t best = a;
     int best_bits = popcount16(a);
     float best_d = 0.0f;
@@ -991,9 +1008,9 @@ static void lossy_encode(int ncomp, const uint16_t *planes[3], int width, int li
     int nbx = (width + 7) / 8, nby = (lines + 7) / 8;
     size_t nblk = (size_t)nbx * (size_t)nby;
     float base = level / 100000.0f, tol_luma[64], tol_chroma[64];
-    for (int i = 0; i < 64; i++) {
-        tol_luma[i] = base * (float)k_quant_luma[i] / 10.0f;
-        tol_chroma[i] = base * (float)k_quant_chroma[i] / 17.0f;
+    for (int i = 0; i < 64; i++) {  // rounded as OpenEXR rounds them
+        tol_luma[i] = base * ((float)k_quant_luma[i] / 10.0f);
+        tol_chroma[i] = base * ((float)k_quant_chroma[i] / 17.0f);
     }
     uint16_t *dc = *dc_io, *ac = *ac_io;
     float blk[3][64];
