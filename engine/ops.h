@@ -162,7 +162,7 @@ roto_status rt_fill(rt_ctx *ctx, rt_tensor *y, float value);
 // ---- Masks ----------------------------------------------------------------------
 
 // 8-connected component labelling of the foreground (mask != 0) of a u8 mask
-// [H, W] (CPU backend; CUDA later). labels i32 [H, W]: 0 for background,
+// [H, W] (CPU and CUDA backends). labels i32 [H, W]: 0 for background,
 // components numbered 1..n in raster order of their first pixel. areas i32
 // [H, W] (may be NULL): for each pixel, the area of its component (0 for
 // background). *n_out receives the number of components.
