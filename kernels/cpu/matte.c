@@ -56,28 +56,45 @@ static void dt1d(const double *f, int n, double *d, int *v, double *z) {
 }
 
 roto_status matte_distance2_host(const unsigned char *mask, float *dist2, int w, int h, int threads) {
-    int n = w > h ? w : h;
     roto_status st = ROTO_OK;
-    // Columns: distances along y, kept as doubles in a temporary image
-    // (float would round large squared distances).
+    // Pass 1, along columns: for a binary mask the 1D distance is the number
+    // of steps to the nearest set pixel above or below, so two scans over the
+    // rows give it (row-major and vectorisable, where a per-column envelope
+    // would stride through memory). Kept as doubles (float would round large
+    // squared distances); a column without a set pixel stays DT_INF.
     double *col = malloc((size_t)w * h * sizeof *col);
     if (!col) return roto_fail(ROTO_ERR_OOM, "distance transform: out of memory for %dx%d", w, h);
 #pragma omp parallel num_threads(team(threads))
     {
-        double *f = malloc((size_t)n * sizeof *f), *d = malloc((size_t)n * sizeof *d);
-        double *z = malloc((size_t)(n + 1) * sizeof *z);
+        // Each thread scans a band of columns over all rows.
+        int nt = omp_get_num_threads(), t = omp_get_thread_num();
+        int x0 = (int)((long)w * t / nt), x1 = (int)((long)w * (t + 1) / nt);
+        for (int x = x0; x < x1; x++) col[x] = mask[x] ? 0.0 : DT_INF;
+        for (int y = 1; y < h; y++) {
+            const unsigned char *m = mask + (size_t)y * w;
+            double *c = col + (size_t)y * w, *up = c - w;
+            for (int x = x0; x < x1; x++) c[x] = m[x] ? 0.0 : up[x] + 1.0;  // DT_INF + 1 == DT_INF
+        }
+        for (int y = h - 2; y >= 0; y--) {
+            double *c = col + (size_t)y * w, *down = c + w;
+            for (int x = x0; x < x1; x++) c[x] = fmin(c[x], down[x] + 1.0);
+        }
+        for (int y = 0; y < h; y++) {
+            double *c = col + (size_t)y * w;
+            for (int x = x0; x < x1; x++) c[x] = c[x] >= DT_INF ? DT_INF : c[x] * c[x];
+        }
+    }
+    // Pass 2, along rows: the lower envelope of parabolas over the column
+    // distances gives the exact 2D squared distance.
+    int n = w;
+#pragma omp parallel num_threads(team(threads))
+    {
+        double *d = malloc((size_t)n * sizeof *d), *z = malloc((size_t)(n + 1) * sizeof *z);
         int *v = malloc((size_t)n * sizeof *v);
-        int ok = f && d && z && v;
+        int ok = d && z && v;
         if (!ok) {
 #pragma omp critical
             st = ROTO_ERR_OOM;
-        }
-#pragma omp for schedule(static)
-        for (int x = 0; x < w; x++) {
-            if (!ok) continue;
-            for (int y = 0; y < h; y++) f[y] = mask[(size_t)y * w + x] ? 0.0 : DT_INF;
-            dt1d(f, h, d, v, z);
-            for (int y = 0; y < h; y++) col[(size_t)y * w + x] = d[y];
         }
 #pragma omp for schedule(static)
         for (int y = 0; y < h; y++) {
@@ -85,7 +102,6 @@ roto_status matte_distance2_host(const unsigned char *mask, float *dist2, int w,
             dt1d(col + (size_t)y * w, w, d, v, z);
             for (int x = 0; x < w; x++) dist2[(size_t)y * w + x] = (float)(d[x] > DT_INF ? DT_INF : d[x]);
         }
-        free(f);
         free(d);
         free(z);
         free(v);
