@@ -15,6 +15,7 @@
 //     the error measured below; exrheader names the compression; the library
 //     re-encoding our file as DWAA and DWAB tiles gives blocks our encoder
 //     reproduces byte for byte;
+//   * roto track --compression dwaa/dwab works end to end;
 //   * the block codec round-trips random channel sets and sizes directly;
 //   * truncated and corrupted blocks and files fail cleanly (also under ASan).
 // Tests that need OpenEXR's tools skip with a message when they are missing.
@@ -22,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "engine/dtype.h"
@@ -476,6 +478,65 @@ START_TEST(test_tiles_match_openexr) {
 }
 END_TEST
 
+// roto track --compression dwaa/dwab end to end (the small SAM 2.1 video
+// fixture, 4 frames): the mattes are RLE in DWA, so they equal the ZIP run's
+// bit for bit; exrheader names the compression.
+START_TEST(test_track_cli_dwa) {
+    char roto[PATH_MAX], root[PATH_MAX], dir[PATH_MAX], p[2 * PATH_MAX];
+    cu_find_roto(roto, root, "tests/fixtures/sam2_video/small/index.json");
+    cu_make_tmp(dir, sizeof dir, "exr_dwa_track");
+    snprintf(p, sizeof p, "%s/seq", dir);
+    ck_assert_int_eq(mkdir(p, 0755), 0);
+    for (int i = 0; i < 4; i++) {
+        size_t n;
+        snprintf(p, sizeof p, "%s/tests/fixtures/sam2_video/small/frame_%05d.png", root, i);
+        void *png = cu_must_read(p, &n);
+        snprintf(p, sizeof p, "%s/seq/plate.%04d.png", dir, 1001 + i);
+        FILE *f = fopen(p, "wb");
+        ck_assert(f && fwrite(png, 1, n, f) == n);
+        fclose(f);
+        free(png);
+    }
+    snprintf(p, sizeof p, "%s/p.json", dir);
+    FILE *f = fopen(p, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("{\"objects\": [{\"name\": \"bed\", \"keyframes\": [{\"frame\": 1001, \"points\": [[70, 40]]}]}]}\n", f);
+    fclose(f);
+    static const char *comps[3] = {"zip", "dwaa", "dwab"};
+    for (int k = 0; k < 3; k++) {
+        char cmd[4 * PATH_MAX];
+        snprintf(cmd, sizeof cmd,
+                 "'%s' track -m '%s/tests/fixtures/sam2_video/small/weights.safetensors' --config "
+                 "'%s/tests/fixtures/sam2_video/small/index.json' --threads 1 -i seq/plate.####.png --prompts p.json "
+                 "--exr-out %s/m.####.exr --compression %s -q",
+                 roto, root, root, comps[k], comps[k]);
+        cu_result r = cu_run(dir, cmd, 0);
+        ck_assert_msg(r.code == 0, "roto track --compression %s: %s", comps[k], r.err);
+        cu_result_free(&r);
+    }
+    for (int fr = 1001; fr <= 1004; fr++) {
+        snprintf(p, sizeof p, "%s/zip/m.%04d.exr", dir, fr);
+        roto_frame z = read_channels(p, "obj_bed.A");
+        for (int k = 1; k < 3; k++) {
+            snprintf(p, sizeof p, "%s/%s/m.%04d.exr", dir, comps[k], fr);
+            roto_frame d = read_channels(p, "obj_bed.A");
+            ck_assert(d.width == z.width && d.height == z.height);
+            ck_assert_msg(!memcmp(d.data, z.data, roto_frame_bytes(&z)), "%s frame %d differs from zip", comps[k], fr);
+            roto_frame_free(&d);
+            if (fr == 1001 && have_tool("exrheader")) {
+                char cmd[2 * PATH_MAX + 32], out[8192];
+                snprintf(cmd, sizeof cmd, "exrheader '%s' 2>&1", p);
+                ck_assert_int_eq(cu_run_capture(cmd, out, sizeof out), 0);
+                ck_assert_msg(strstr(out, k == 1 ? "dwa, small scanline blocks" : "dwa, medium scanline blocks"), "%s",
+                              out);
+            }
+        }
+        roto_frame_free(&z);
+    }
+    cu_rm_rf(dir);
+}
+END_TEST
+
 // ---- the block codec directly -----------------------------------------------------------------
 
 // Random chunks: channel names hitting every rule, random types, sizes from 1x1
@@ -751,6 +812,7 @@ static Suite *exr_dwa_suite(void) {
     tcase_add_test(tc, test_encoder_matches_openexr);
     tcase_add_test(tc, test_encode_official_decode);
     tcase_add_test(tc, test_tiles_match_openexr);
+    tcase_add_test(tc, test_track_cli_dwa);
     tcase_add_test(tc, test_codec_roundtrip);
     tcase_add_test(tc, test_levels_and_ac_modes);
     tcase_add_test(tc, test_corrupt_blocks);
