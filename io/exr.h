@@ -14,6 +14,11 @@
 // input frame's metadata), plus string attributes given by the caller
 // (provenance, e.g. "roto/model").
 // The file is written atomically (atomic.h).
+//
+// DWAA/DWAB (read and written on any OpenEXRCore, by roto's own codec,
+// io/exr_dwa.h; docs/io.md "DWAA and DWAB") follow OpenEXR's channel rules:
+// obj_*.A is RLE (exact), depth.Z, N.X and N.Z are deflated (exact), R,G,B are
+// lossy, and N.Y is lossy too (its suffix is the luminance rule's "Y").
 #ifndef ROTO_IO_EXR_H
 #define ROTO_IO_EXR_H
 
@@ -49,7 +54,8 @@ typedef struct {
     roto_exr_compression compression;  // roto_exr_opts_init: ZIP
     int zip_level;                     // zlib level 1..9 for ZIP/ZIPS; 0 = 4 (on grainy plates
                                        // about 2x faster than zlib's 6 for ~1% larger files)
-    float dwa_level;                   // DWAA/DWAB quality; 0 = library default (45)
+    float dwa_level;                   // DWAA/DWAB quality (dwaCompressionLevel): the quantisation
+                                       // error bound * 100000; 0 = OpenEXR's default (45)
     // Metadata copied into the header: framesPerSecond, timeCode,
     // chromaticities (when present), pixel aspect, and the display window.
     // NULL: none, display window = data window = (0,0)-(w-1,h-1).
