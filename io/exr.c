@@ -498,6 +498,12 @@ roto_status roto_exr_decode(const uint8_t *d, size_t n, const char *name, const 
     out->meta.display_window = rs.disp;
     out->meta.data_window = rs.dw;
     if (header_only) goto done;
+    // The data window bounds the chunk buffers below: keep it within the pixel limit too.
+    if ((size_t)DW * (size_t)DH > roto_read_max_pixels(o)) {
+        st = roto_fail(ROTO_ERR_UNSUPPORTED, "%s: EXR data window %lldx%lld exceeds the %zu-pixel limit", name, DW,
+                       DH, roto_read_max_pixels(o));
+        goto done;
+    }
 
     exr_storage_t storage;
     exr_get_storage(ctx, part, &storage);
@@ -510,7 +516,7 @@ roto_status roto_exr_decode(const uint8_t *d, size_t n, const char *name, const 
             st = roto_fail(ROTO_ERR_FORMAT, "%s: bad EXR scanlines per chunk", name);
             goto done;
         }
-        rs.plane_cap = (size_t)DW * (size_t)spc * 4;
+        rs.plane_cap = (size_t)DW * (size_t)(spc < DH ? spc : DH) * 4;  // a chunk is never taller than the window
         rs.planes = malloc(rs.plane_cap * (size_t)rs.nch);
         if (!rs.planes) { st = roto_fail(ROTO_ERR_OOM, "%s: out of memory", name); goto done; }
         for (long long y = dw.min.y; y <= dw.max.y; y += spc) {
@@ -536,7 +542,7 @@ roto_status roto_exr_decode(const uint8_t *d, size_t n, const char *name, const 
             st = roto_fail(ROTO_ERR_FORMAT, "%s: bad EXR tile description", name);
             goto done;
         }
-        rs.plane_cap = (size_t)tw * th * 4;
+        rs.plane_cap = (size_t)(tw < DW ? tw : DW) * (size_t)(th < DH ? th : DH) * 4;  // tiles are clipped to the window
         rs.planes = malloc(rs.plane_cap * (size_t)rs.nch);
         if (!rs.planes) { st = roto_fail(ROTO_ERR_OOM, "%s: out of memory", name); goto done; }
         long long ntx = (DW + tw - 1) / tw, nty = (DH + th - 1) / th;

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -803,6 +804,37 @@ START_TEST(test_corrupt_files) {
 }
 END_TEST
 
+// Found by fuzz_image_exr while testing DWA: a tile description of 56080x4096
+// on a 40x24 image made the reader allocate 3.6 GB of chunk planes; they are
+// now sized by the tile clipped to the data window.
+START_TEST(test_huge_tile_description) {
+    size_t n;
+    uint8_t *f = cu_must_read(fix("exr_tiled.exr"), &n);
+    uint8_t *p = memmem(f, n, "tiledesc", 9);
+    ck_assert_ptr_nonnull(p);
+    p += 9 + 4;  // type name, size
+    uint32_t tw = 56080, th = 4096;
+    memcpy(p, &tw, 4);
+    memcpy(p + 4, &th, 4);
+    // With 1 GB of data space the old 3.6 GB allocation fails (an OOM error);
+    // not under ASan, whose shadow memory counts as data.
+    struct rlimit old_lim, lim;
+    ck_assert_int_eq(getrlimit(RLIMIT_DATA, &old_lim), 0);
+    lim = old_lim;
+#ifndef __SANITIZE_ADDRESS__
+    if (lim.rlim_cur == RLIM_INFINITY || lim.rlim_cur > ((rlim_t)1 << 30)) lim.rlim_cur = (rlim_t)1 << 30;
+#endif
+    ck_assert_int_eq(setrlimit(RLIMIT_DATA, &lim), 0);
+    roto_frame fr;
+    roto_status st = roto_image_decode(f, n, "huge_tiles.exr", ROTO_FMT_EXR, NULL, &fr);
+    ck_assert_int_eq(setrlimit(RLIMIT_DATA, &old_lim), 0);
+    ck_assert_msg(st != ROTO_ERR_OOM, "%s", roto_last_error());
+    if (st == ROTO_OK) roto_frame_free(&fr);
+    else ck_assert_msg(strstr(roto_last_error(), "huge_tiles.exr"), "%s", roto_last_error());
+    free(f);
+}
+END_TEST
+
 static Suite *exr_dwa_suite(void) {
     Suite *s = suite_create("exr_dwa");
     TCase *tc = tcase_create("core");
@@ -818,6 +850,7 @@ static Suite *exr_dwa_suite(void) {
     tcase_add_test(tc, test_corrupt_blocks);
     tcase_add_test(tc, test_corrupt_messages);
     tcase_add_test(tc, test_corrupt_files);
+    tcase_add_test(tc, test_huge_tile_description);
     suite_add_tcase(s, tc);
     return s;
 }
