@@ -2,8 +2,11 @@
 //
 // Written from the format as OpenEXR implements it (ImfDwaCompressor.cpp in
 // 3.1, internal_dwa*.h and internal_huf.c in OpenEXRCore 3.2+) and checked
-// against the official library: tests/test_exr_dwa.c decodes files written by
-// OpenEXR 3.1 and has OpenEXR decode ours.
+// against the official library (tests/test_exr_dwa.c): files written by
+// OpenEXR 3.1 decode to the library's own pixels bit for bit, and our encoder
+// reproduces the library's blocks byte for byte (same quantisation, Huffman
+// code and zlib streams), because the DCTs, colour transform, tolerances and
+// Huffman construction follow OpenEXR's order of float and integer operations.
 //
 // Decoding a block:
 //   1. 11 counters, then the rules (version 2) or the legacy rule table (0, 1);
@@ -27,8 +30,8 @@
 
 #include "engine/dtype.h"
 
-// The inverse DCT below reproduces OpenEXR's float arithmetic exactly, so it
-// must not be turned into fused multiply-adds (only possible with -mfma).
+// The DCTs below reproduce OpenEXR's float arithmetic exactly, so they must
+// not be turned into fused multiply-adds (only possible with -mfma).
 #if defined(__clang__)
 #pragma STDC FP_CONTRACT OFF
 #elif defined(__GNUC__)
