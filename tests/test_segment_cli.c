@@ -454,6 +454,26 @@ START_TEST(test_matte_options) {
     for (int i = 0; i < 15000; i++) soft += m[i] > 0.01f && m[i] < 0.99f;
     ck_assert_msg(soft > 50, "feathering left only %d soft pixels", soft);
     roto_frame_free(&f);
+
+    // --compression: a half matte under DWAA is stored losslessly (the A
+    // channel is RLE-coded), so it reads back equal to the ZIP file.
+    r = segment("-i in.png --box 27,22,121.5,86 --feather 2 --bit-depth 16 -o soft_zip.exr");
+    EXPECT_OK(r);
+    cu_result_free(&r);
+    r = segment("-i in.png --box 27,22,121.5,86 --feather 2 --bit-depth 16 --compression dwaa -o soft_dwa.exr");
+    EXPECT_OK(r);
+    cu_result_free(&r);
+    roto_frame fz = {0}, fd = {0};
+    ck_assert_int_eq(roto_image_read(T("soft_zip.exr"), NULL, &fz), ROTO_OK);
+    ck_assert_int_eq(roto_image_read(T("soft_dwa.exr"), NULL, &fd), ROTO_OK);
+    ck_assert(fz.channels == 1 && fd.channels == 1 && fz.bit_depth == 16 && fd.bit_depth == 16);
+    ck_assert_msg(!memcmp(fz.data, fd.data, roto_frame_bytes(&fz)), "DWAA matte differs from the ZIP one");
+    r = run_raw("info soft_dwa.exr");
+    EXPECT_OK(r);
+    ck_assert_msg(strstr(r.out, "compression:    dwaa"), "roto info says: %s", r.out);
+    cu_result_free(&r);
+    roto_frame_free(&fz);
+    roto_frame_free(&fd);
     free(m);
     roto_result_free(res);
     api_close(&a);
@@ -539,6 +559,7 @@ START_TEST(test_errors) {
         {"-i in.png --precision fp8 -o out.png", 2, "fp32, tf32, bf16 or fp16", 0},
         {"-i in.png --threads 0 -o out.png", 2, "--threads", 0},
         {"-i in.png --dilate -1 -o out.png", 2, "--dilate", 0},
+        {"-i in.png --compression lzma -o out.exr", 2, "--compression lzma: expected zip", 0},
         {"-i in.png --input-colorspace xyz -o out.png", 2, "--input-colorspace xyz", 0},
         {"-i in.png --point 10,10 -o out.png --logits l.png", 2, "EXR", 0},
         {"-i in.png --point 10,10 -o out.xyz", 2, "mask format", 0},

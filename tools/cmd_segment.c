@@ -60,6 +60,8 @@ static void segment_usage(FILE *f) {
         "  --feather R           Gaussian soft edge of radius R pixels (last)\n"
         "  --bit-depth N         8 or 16 (PNG), 8/16/32 (TIFF), 8/10/12/16 (DPX), 16 = half or\n"
         "                        32 = float (EXR)\n"
+        "  --compression C       EXR compression: zip (default), zips, piz, dwaa, dwab, none,\n"
+        "                        rle, pxr24, b44, b44a\n"
         "  --json                print the results as JSON on stdout\n"
         "  -q, --quiet           no progress lines on stderr\n"
         "\n"
@@ -84,6 +86,7 @@ typedef struct {
     int cuda_device;
     roto_precision precision;
     float threshold, dilate, erode, feather;
+    roto_exr_compression compression;
     long fill_holes, remove_islands;  // -1: off
     // The command-line prompt.
     float points[2 * PROMPT_MAX_POINTS];
@@ -120,6 +123,7 @@ static int parse_long_arg(const char *s, long lo, long *out) {
 static int parse_args(int argc, char **argv, seg_args *a) {
     memset(a, 0, sizeof *a);
     a->fill_holes = a->remove_islands = -1;
+    a->compression = ROTO_EXR_ZIP;
     for (int i = 1; i < argc; i++) {
         const char *v = NULL, *arg = argv[i];
         if (!strcmp(arg, "-h") || !strcmp(arg, "--help")) {
@@ -202,6 +206,10 @@ static int parse_args(int argc, char **argv, seg_args *a) {
         } else if (cli_option(argc, argv, &i, "--remove-islands", NULL, &v)) {
             if (!parse_long_arg(v, 1, &a->remove_islands))
                 return usage_error("--remove-islands: expected an area in pixels >= 1");
+        } else if (cli_option(argc, argv, &i, "--compression", NULL, &v)) {
+            if (!v || roto_exr_compression_parse(v, &a->compression) != ROTO_OK)
+                return usage_error("--compression %s: expected zip, zips, piz, dwaa, dwab, none, rle, pxr24, "
+                                   "b44 or b44a", v ? v : "");
         } else if (cli_option(argc, argv, &i, "--bit-depth", NULL, &v)) {
             long b;
             if (!parse_long_arg(v, 8, &b) || b > 32) return usage_error("--bit-depth: expected 8, 10, 12, 16 or 32");
@@ -412,13 +420,14 @@ static int cleanup_matte(const seg_args *a, float *m, int W, int H) {
 }
 
 static roto_status write_exr(const char *path, const char *channel, const float *data, int W, int H,
-                             int is_float, const roto_frame_meta *meta, const roto_exr_string_attr *attrs,
+                             int is_float, roto_exr_compression comp, const roto_frame_meta *meta, const roto_exr_string_attr *attrs,
                              int n_attrs) {
     roto_exr_channel ch = {.name = channel, .data = data, .pixel_stride = 1,
                            .type = is_float ? ROTO_EXR_FLOAT : ROTO_EXR_HALF};
     roto_exr_opts o;
     roto_exr_opts_init(&o);
     o.meta = meta;
+    o.compression = comp;
     // The mask covers the plate's display window exactly.
     o.has_data_window = 1;
     o.data_window = meta->display_window;
@@ -432,7 +441,7 @@ static roto_status write_mask(const seg_args *a, const char *path, const float *
                               int n_attrs) {
     roto_image_format fmt = roto_format_from_extension(path);
     if (fmt == ROTO_FMT_EXR)
-        return write_exr(path, "A", m, W, H, a->bit_depth != 16, meta, attrs, n_attrs);
+        return write_exr(path, "A", m, W, H, a->bit_depth != 16, a->compression, meta, attrs, n_attrs);
     roto_frame f = {0};
     ROTO_TRY(roto_frame_alloc(&f, W, H, 1, ROTO_PIX_F32, 32));
     memcpy(f.data, m, (size_t)W * H * sizeof(float));
@@ -504,7 +513,7 @@ static int run_job(const seg_args *a, roto_model *model, seg_job *jobs, int ji, 
     if (rc == 0 && write_mask(a, j->output, m, W, H, meta, attrs, 4) != ROTO_OK)
         rc = fail(roto_last_error());
     if (rc == 0 && j->logits[0] &&
-        write_exr(j->logits, "Y", r->logits + (size_t)j->chosen * npix, W, H, 1, meta, attrs, 4) !=
+        write_exr(j->logits, "Y", r->logits + (size_t)j->chosen * npix, W, H, 1, a->compression, meta, attrs, 4) !=
             ROTO_OK)
         rc = fail(roto_last_error());
     free(m);

@@ -73,7 +73,7 @@ static void track_usage(FILE *f) {
         "                          several objects). .png/.tif/.dpx: 8-bit 0/255; .exr with {obj}:\n"
         "                          channel A; .exr without {obj}: one multi-layer EXR (obj_<name>.A)\n"
         "  --exr-out PATTERN       one multi-layer EXR per frame, a layer obj_<name>.A per object\n"
-        "  --compression C         EXR compression: zip (default), zips, piz, none, rle, pxr24, ...\n"
+        "  --compression C         EXR compression: zip (default), zips, piz, dwaa, dwab, none, rle, ...\n"
         "  --exr-float             EXR mattes as 32-bit float (default: half)\n"
         "  --preview DIR           DIR/preview.####.png: the plate with every object's matte\n"
         "                          overlaid in its own colour and outlined\n"
@@ -184,7 +184,8 @@ static int parse_args(int argc, char **argv, track_args *a) {
             rc = parse_count("--contact-every", v, 1000000, &a->contact_every);
         } else if (cli_option(argc, argv, &i, "--compression", NULL, &v)) {
             if (!v || roto_exr_compression_parse(v, &a->compression) != ROTO_OK)
-                return usage_error("--compression %s: zip, zips, piz, none, rle, pxr24, b44, b44a", v ? v : "");
+                return usage_error("--compression %s: expected zip, zips, piz, dwaa, dwab, none, rle, pxr24, b44 or b44a",
+                                   v ? v : "");
         } else if (!strcmp(argv[i], "--exr-float")) {
             a->exr_float = 1;
         } else if (cli_option(argc, argv, &i, "--direction", NULL, &v)) {
