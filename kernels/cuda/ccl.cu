@@ -23,6 +23,7 @@
 // (that synchronises, so it cannot be part of a CUDA graph; with n_out NULL
 // the op is capturable).
 #include "cuda_device.cuh"
+#include "union_find.cuh"
 
 #define CCL_BLOCK 1024
 
@@ -33,47 +34,18 @@ __global__ void k_ccl_init(int32_t *par, const uint8_t *m, int64_t ms, int64_t H
     }
 }
 
-// Root of a, reading through volatile loads: other threads are linking roots.
-__device__ __forceinline__ int32_t ccl_find(const volatile int32_t *par, int32_t a) {
-    int32_t p = par[a];
-    while (p != a) {
-        a = p;
-        p = par[a];
-    }
-    return a;
-}
-
-__device__ void ccl_union(int32_t *par, int32_t a, int32_t b) {
-    for (;;) {
-        a = ccl_find(par, a);
-        b = ccl_find(par, b);
-        if (a == b) return;
-        if (a > b) {
-            int32_t t = a;
-            a = b;
-            b = t;
-        }
-        // Link root b under a. If b stopped being a root meanwhile, atomicMin
-        // still keeps parent[b] <= b and connected to its old parent, which we
-        // then merge with a on the next round.
-        int32_t old = atomicMin(par + b, a);
-        if (old == b) return;
-        b = old;
-    }
-}
-
 __global__ void k_ccl_union(int32_t *par, const uint8_t *m, int64_t ms, int64_t H, int64_t W) {
     CU_GRID_STRIDE(p, H * W) {
         int64_t y = p / W, x = p % W;
         const uint8_t *row = m + y * ms;
         if (!row[x]) continue;
         int32_t pi = (int32_t)p, Wi = (int32_t)W;
-        if (x > 0 && row[x - 1]) ccl_union(par, pi, pi - 1);
+        if (x > 0 && row[x - 1]) uf_union(par, pi, pi - 1);
         if (y > 0) {
             const uint8_t *up = row - ms;
-            if (x > 0 && up[x - 1]) ccl_union(par, pi, pi - Wi - 1);
-            if (up[x]) ccl_union(par, pi, pi - Wi);
-            if (x + 1 < W && up[x + 1]) ccl_union(par, pi, pi - Wi + 1);
+            if (x > 0 && up[x - 1]) uf_union(par, pi, pi - Wi - 1);
+            if (up[x]) uf_union(par, pi, pi - Wi);
+            if (x + 1 < W && up[x + 1]) uf_union(par, pi, pi - Wi + 1);
         }
     }
 }
@@ -82,7 +54,7 @@ __global__ void k_ccl_flatten(int32_t *par, int32_t *count, int64_t n) {
     CU_GRID_STRIDE(p, n) {
         int32_t a = par[p];
         if (a < 0) continue;
-        int32_t r = ccl_find(par, (int32_t)p);
+        int32_t r = uf_find(par, (int32_t)p);
         par[p] = r;
         if (count) atomicAdd(count + r, 1);
     }

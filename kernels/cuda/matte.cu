@@ -44,6 +44,7 @@
 
 #include "../cpu/matte.h"
 #include "cuda_device.cuh"
+#include "union_find.cuh"
 
 // Threads per block of the line kernels: one warp, so the few hundred to few
 // thousand lines spread over every SM.
@@ -240,36 +241,6 @@ __global__ void k_cc_init(int32_t *par, const float *in, int64_t n, int value) {
     CU_GRID_STRIDE(p, n) par[p] = cc_member(in, p, value) ? (int32_t)p : -1;
 }
 
-// Root of a, through volatile loads: other threads are linking roots.
-__device__ __forceinline__ int32_t cc_find(const volatile int32_t *par, int32_t a) {
-    int32_t p = par[a];
-    while (p != a) {
-        a = p;
-        p = par[a];
-    }
-    return a;
-}
-
-// Merge the sets of a and b: the larger root is linked under the smaller with
-// atomicMin, so parents only decrease and a root is its set's smallest index.
-// When b stopped being a root meanwhile, atomicMin still keeps it connected to
-// its old parent, which is merged on the next round.
-__device__ void cc_union(int32_t *par, int32_t a, int32_t b) {
-    for (;;) {
-        a = cc_find(par, a);
-        b = cc_find(par, b);
-        if (a == b) return;
-        if (a > b) {
-            int32_t t = a;
-            a = b;
-            b = t;
-        }
-        int32_t old = atomicMin(par + b, a);
-        if (old == b) return;
-        b = old;
-    }
-}
-
 // Each member merges with its members among the earlier neighbours: left and
 // up (4-connectivity), plus up-left and up-right (8).
 __global__ void k_cc_union(int32_t *par, const float *in, int W, int H, int value, int conn8) {
@@ -277,11 +248,11 @@ __global__ void k_cc_union(int32_t *par, const float *in, int W, int H, int valu
         if (!cc_member(in, p, value)) continue;
         int64_t x = p % W, y = p / W;
         int32_t pi = (int32_t)p;
-        if (x > 0 && cc_member(in, p - 1, value)) cc_union(par, pi, pi - 1);
+        if (x > 0 && cc_member(in, p - 1, value)) uf_union(par, pi, pi - 1);
         if (y > 0) {
-            if (cc_member(in, p - W, value)) cc_union(par, pi, pi - W);
-            if (conn8 && x > 0 && cc_member(in, p - W - 1, value)) cc_union(par, pi, pi - W - 1);
-            if (conn8 && x + 1 < W && cc_member(in, p - W + 1, value)) cc_union(par, pi, pi - W + 1);
+            if (cc_member(in, p - W, value)) uf_union(par, pi, pi - W);
+            if (conn8 && x > 0 && cc_member(in, p - W - 1, value)) uf_union(par, pi, pi - W - 1);
+            if (conn8 && x + 1 < W && cc_member(in, p - W + 1, value)) uf_union(par, pi, pi - W + 1);
         }
     }
 }
@@ -291,7 +262,7 @@ __global__ void k_cc_union(int32_t *par, const float *in, int W, int H, int valu
 __global__ void k_cc_count(int32_t *par, int32_t *area, int32_t *border, int W, int H) {
     CU_GRID_STRIDE(p, (int64_t)W * H) {
         if (par[p] < 0) continue;
-        int32_t r = cc_find(par, (int32_t)p);
+        int32_t r = uf_find(par, (int32_t)p);
         par[p] = r;
         atomicAdd(area + r, 1);
         int64_t x = p % W, y = p / W;
