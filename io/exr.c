@@ -28,30 +28,17 @@
 #include "io/atomic.h"
 #include "io/codec.h"
 #include "io/exr_dwa.h"
+#include "io/exr_mem.h"
 
+// The state behind a Core context: the bytes read (first member, so the
+// context's user data is both the roto_exr_src of exr_mem.h and this), the
+// buffer written, and the Core's first error message.
 typedef struct {
-    const uint8_t *d;  // reading
-    size_t n;
+    roto_exr_src src;  // reading
     roto_buf *out;     // writing
     int failed_write;
     char err[256];
 } exr_mem;
-
-static int64_t mem_read(exr_const_context_t c, void *ud, void *buf, uint64_t sz, uint64_t off,
-                        exr_stream_error_func_ptr_t ecb) {
-    (void)c;
-    (void)ecb;
-    exr_mem *m = (exr_mem *)ud;
-    if (off >= m->n) return 0;
-    uint64_t k = sz < m->n - off ? sz : m->n - off;
-    memcpy(buf, m->d + off, (size_t)k);
-    return (int64_t)k;
-}
-
-static int64_t mem_size(exr_const_context_t c, void *ud) {
-    (void)c;
-    return (int64_t)((exr_mem *)ud)->n;
-}
 
 static int64_t mem_write(exr_const_context_t c, void *ud, const void *buf, uint64_t sz, uint64_t off,
                          exr_stream_error_func_ptr_t ecb) {
@@ -394,15 +381,9 @@ static roto_status exr_read_meta(exr_context_t ctx, int part, roto_frame_meta *m
 
 roto_status roto_exr_decode(const uint8_t *d, size_t n, const char *name, const roto_read_opts *o,
                             int header_only, roto_frame *out) {
-    exr_mem m = {d, n, NULL, 0, {0}};
-    exr_context_initializer_t init = EXR_DEFAULT_CONTEXT_INITIALIZER;
-    init.user_data = &m;
-    init.read_fn = mem_read;
-    init.size_fn = mem_size;
-    init.error_handler_fn = on_error;
-    init.flags = EXR_CONTEXT_FLAG_DISABLE_CHUNK_RECONSTRUCTION;
+    exr_mem m = {{d, n}, NULL, 0, {0}};
     exr_context_t ctx = NULL;
-    exr_result_t rv = exr_start_read(&ctx, name, &init);
+    exr_result_t rv = roto_exr_start_read_mem(&ctx, name, &m.src, on_error);
     if (rv != EXR_ERR_SUCCESS) {
         roto_status st = exr_error(&m, rv, name, "bad EXR header");
         if (ctx) exr_finish(&ctx);
@@ -653,7 +634,7 @@ static roto_status encode_channels_buf(const char *name, int width, int height, 
             return st;
         }
 
-    exr_mem m = {NULL, 0, out, 0, {0}};
+    exr_mem m = {{NULL, 0}, out, 0, {0}};
     exr_context_initializer_t init = EXR_DEFAULT_CONTEXT_INITIALIZER;
     init.user_data = &m;
     init.write_fn = mem_write;

@@ -23,6 +23,7 @@
 #include "engine/model_detect.h"
 #include "engine/namemap.h"
 #include "engine/weights.h"
+#include "io/exr_mem.h"
 #include "io/image.h"
 #include "io/sequence.h"
 #include "tools/commands.h"
@@ -271,35 +272,6 @@ static void image_info_free(image_info *im) {
 
 // -- EXR: every part, read with OpenEXRCore from the loaded bytes --
 
-typedef struct {
-    const uint8_t *d;
-    size_t n;
-} exr_src;
-
-static int64_t exr_src_read(exr_const_context_t c, void *ud, void *buf, uint64_t sz, uint64_t off,
-                            exr_stream_error_func_ptr_t ecb) {
-    (void)c;
-    (void)ecb;
-    const exr_src *s = (const exr_src *)ud;
-    if (off >= s->n) return 0;
-    uint64_t k = sz < s->n - off ? sz : s->n - off;
-    memcpy(buf, s->d + off, (size_t)k);
-    return (int64_t)k;
-}
-
-static int64_t exr_src_size(exr_const_context_t c, void *ud) {
-    (void)c;
-    return (int64_t)((const exr_src *)ud)->n;
-}
-
-// The io layer reports header problems with the file's name; here they are
-// only a fallback, so OpenEXRCore's own printing is switched off.
-static void exr_quiet(exr_const_context_t c, exr_result_t code, const char *msg) {
-    (void)c;
-    (void)code;
-    (void)msg;
-}
-
 static const char *exr_storage_name(exr_const_context_t ctx, int part) {
     exr_storage_t s = EXR_STORAGE_SCANLINE;
     exr_get_storage(ctx, part, &s);
@@ -317,14 +289,11 @@ static const char *exr_storage_name(exr_const_context_t ctx, int part) {
 static roto_status exr_parts_read(const char *path, const file_bytes *mf, part_info **out, int *n_out) {
     *out = NULL;
     *n_out = 0;
-    exr_src src = {mf->data, mf->size};
-    exr_context_initializer_t init = EXR_DEFAULT_CONTEXT_INITIALIZER;
-    init.user_data = &src;
-    init.read_fn = exr_src_read;
-    init.size_fn = exr_src_size;
-    init.error_handler_fn = exr_quiet;
+    // The io layer reports header problems with the file's name; here they
+    // are only a fallback, so OpenEXRCore's messages are dropped.
+    roto_exr_src src = {mf->data, mf->size};
     exr_context_t ctx = NULL;
-    if (exr_start_read(&ctx, path, &init) != EXR_ERR_SUCCESS) {
+    if (roto_exr_start_read_mem(&ctx, path, &src, NULL) != EXR_ERR_SUCCESS) {
         if (ctx) exr_finish(&ctx);
         return roto_fail(ROTO_ERR_FORMAT, "%s: bad EXR header", path);
     }

@@ -13,7 +13,7 @@
 // Any input must give ROTO_OK or an error status, never a crash or a
 // sanitizer report.
 //
-// fuzz-sources: io/exr_dwa.c engine/status.c
+// fuzz-sources: io/exr_dwa.c io/exr_mem.c engine/status.c
 // fuzz-libs: -I/usr/include/OpenEXR -lOpenEXRCore-3_1 -lz -lm -lpthread
 // fuzz-seeds: tests/fixtures/io/exr_dwa*.exr
 #include <openexr.h>
@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "io/exr_dwa.h"
+#include "io/exr_mem.h"
 
 #define MAX_RAW ((size_t)16 << 20)  // stay far below libFuzzer's memory limit
 
@@ -38,33 +39,6 @@ static const struct {
     int n;
 } k_sets[6] = {{k_set0, 3}, {k_set1, 5}, {k_set2, 4}, {k_set3, 3}, {k_set4, 6}, {k_set5, 4}};
 
-typedef struct {
-    const uint8_t *d;
-    size_t n;
-} mem;
-
-static int64_t mem_read(exr_const_context_t c, void *ud, void *buf, uint64_t sz, uint64_t off,
-                        exr_stream_error_func_ptr_t e) {
-    (void)c;
-    (void)e;
-    mem *m = ud;
-    if (off >= m->n) return 0;
-    uint64_t k = sz < m->n - off ? sz : m->n - off;
-    memcpy(buf, m->d + off, (size_t)k);
-    return (int64_t)k;
-}
-
-static int64_t mem_size(exr_const_context_t c, void *ud) {
-    (void)c;
-    return (int64_t)((mem *)ud)->n;
-}
-
-static void quiet(exr_const_context_t c, exr_result_t code, const char *msg) {
-    (void)c;
-    (void)code;
-    (void)msg;
-}
-
 static void decode(const uint8_t *blk, size_t n, const roto_dwa_channel *ch, int nch, int w, int lines) {
     size_t raw = roto_dwa_raw_size(ch, nch, w, lines);
     if (!raw || raw > MAX_RAW) return;
@@ -80,15 +54,9 @@ static void decode(const uint8_t *blk, size_t n, const roto_dwa_channel *ch, int
 
 // The first chunk of an EXR file, through OpenEXRCore, decoded as DWA.
 static void from_exr(const uint8_t *data, size_t size) {
-    mem m = {data, size};
-    exr_context_initializer_t init = EXR_DEFAULT_CONTEXT_INITIALIZER;
-    init.user_data = &m;
-    init.read_fn = mem_read;
-    init.size_fn = mem_size;
-    init.error_handler_fn = quiet;
-    init.flags = EXR_CONTEXT_FLAG_DISABLE_CHUNK_RECONSTRUCTION;
+    roto_exr_src m = {data, size};
     exr_context_t ctx = NULL;
-    if (exr_start_read(&ctx, "fuzz.exr", &init) != EXR_ERR_SUCCESS) {
+    if (roto_exr_start_read_mem(&ctx, "fuzz.exr", &m, NULL) != EXR_ERR_SUCCESS) {
         if (ctx) exr_finish(&ctx);
         return;
     }
