@@ -33,6 +33,7 @@
 #ifdef ROTO_HAVE_CUDA
 #include "kernels/cuda/cuda_internal.h"
 #include "kernels/cuda/cuda_kernels.h"
+#include "gpu/gpu_test_main.h"
 
 #define OK(call)                                                               \
     do {                                                                       \
@@ -297,53 +298,10 @@ END_TEST
 
 // ---- suite -----------------------------------------------------------------------------------------
 
-static int collect_tests(const TTest **out) {
-    const TTest *all[] = {test_matte_threshold, test_matte_dilate_erode, test_matte_feather,
-                          test_matte_components, test_matte_core_edge, test_matte_special_values};
-    int n = (int)(sizeof all / sizeof *all);
-    if (out) memcpy(out, all, sizeof all);
-    return n;
-}
-
 int main(void) {
-    int n_tests = collect_tests(NULL);
-    int n_dev = 0;
-    cudaError_t e = cudaGetDeviceCount(&n_dev);
-    if (e != cudaSuccess || n_dev == 0) {
-        printf("SKIP: no CUDA device (cudaGetDeviceCount: %s); %d GPU matte tests not run\n",
-               e != cudaSuccess ? cudaGetErrorString(e) : "0 devices", n_tests);
-        return 0;
-    }
-    const TTest *tests[16];
-    collect_tests(tests);
-    Suite *s = suite_create("cuda_matte");
-    TCase *tc = tcase_create("cuda");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 600);
-    // ROTO_GPU_TESTS=name,name: run only those tests.
-    const char *only = getenv("ROTO_GPU_TESTS");
-    int added = 0;
-    for (int i = 0; i < n_tests; i++) {
-        if (only && only[0]) {
-            const char *hit = strstr(only, tests[i]->name);
-            size_t len = strlen(tests[i]->name);
-            if (!hit || (hit[len] != '\0' && hit[len] != ',')) continue;
-        }
-        tcase_add_test(tc, tests[i]);
-        added++;
-    }
-    if (!added) {  // a filter naming only other programs' tests
-        printf("SKIP: ROTO_GPU_TESTS names none of the %d GPU matte tests\n", n_tests);
-        return 0;
-    }
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    // No fork: the probe above initialised CUDA, which a forked child cannot use.
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    const TTest *tests[] = {test_matte_threshold, test_matte_dilate_erode, test_matte_feather,
+                          test_matte_components, test_matte_core_edge, test_matte_special_values};
+    return gpu_test_main("cuda_matte", "GPU matte tests", tests, (int)(sizeof tests / sizeof *tests), setup, teardown);
 }
 
 #else  // built without CUDA

@@ -30,6 +30,7 @@
 #ifdef ROTO_HAVE_CUDA
 #include "kernels/cuda/cuda_internal.h"
 #include "kernels/cuda/cuda_kernels.h"
+#include "gpu/gpu_test_main.h"
 
 // ---- fixtures -----------------------------------------------------------------------
 
@@ -1235,8 +1236,8 @@ END_TEST
 
 // ---- suite -----------------------------------------------------------------------------------------
 
-static int collect_tests(const TTest **out) {
-    const TTest *all[] = {
+int main(void) {
+    const TTest *tests[] = {
         test_context_basics, test_copies_and_pinned, test_out_of_memory, test_linear_f32,
         test_linear_reduced_precision, test_matmul, test_gemm_fallback_kernel, test_conv2d,
         test_conv_transpose, test_layernorm, test_softmax, test_activation_scale_fill,
@@ -1245,44 +1246,7 @@ static int collect_tests(const TTest **out) {
         test_attention_naive_and_f32, test_attention_memory_shape, test_cuda_graph_replay,
         test_cuda_graph_refusals, test_normalize_image,
     };
-    int n = (int)(sizeof all / sizeof *all);
-    if (out) memcpy(out, all, sizeof all);
-    return n;
-}
-
-int main(void) {
-    int n_tests = collect_tests(NULL);
-    int n_dev = 0;
-    cudaError_t e = cudaGetDeviceCount(&n_dev);
-    if (e != cudaSuccess || n_dev == 0) {
-        printf("SKIP: no CUDA device (cudaGetDeviceCount: %s); %d GPU tests not run\n",
-               e != cudaSuccess ? cudaGetErrorString(e) : "0 devices", n_tests);
-        return 0;
-    }
-    const TTest *tests[64];
-    collect_tests(tests);
-    Suite *s = suite_create("cuda_ops");
-    TCase *tc = tcase_create("cuda");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 600);
-    // ROTO_GPU_TESTS=name,name: run only those tests.
-    const char *only = getenv("ROTO_GPU_TESTS");
-    for (int i = 0; i < n_tests; i++) {
-        if (only && only[0]) {
-            const char *hit = strstr(only, tests[i]->name);
-            size_t len = strlen(tests[i]->name);
-            if (!hit || (hit[len] != '\0' && hit[len] != ',')) continue;
-        }
-        tcase_add_test(tc, tests[i]);
-    }
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    // No fork: the probe above initialised CUDA, which a forked child cannot use.
-    srunner_set_fork_status(sr, CK_NOFORK);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return gpu_test_main("cuda_ops", "GPU tests", tests, (int)(sizeof tests / sizeof *tests), setup, teardown);
 }
 
 #else  // built without CUDA
