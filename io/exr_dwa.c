@@ -82,6 +82,7 @@ static uint16_t f2h(float f) { return rt_f32_to_f16(f); }  // round to nearest e
 // ---- tables: perceptual curve, zigzag order -----------------------------------------
 
 static uint16_t g_to_linear[65536], g_to_nonlinear[65536];
+static float g_half_to_float[65536];  // h2f as a table: the decoder's inner loop
 static int g_zigzag[64];        // zigzag position -> row-major position in the 8x8 block
 static pthread_once_t g_tables_once = PTHREAD_ONCE_INIT;
 
@@ -102,6 +103,7 @@ static uint16_t curve(uint16_t h, int to_linear) {
 }
 
 static void build_tables(void) {
+    for (int i = 0; i < 65536; i++) g_half_to_float[i] = h2f((uint16_t)i);
     for (int i = 0; i < 65536; i++) {
         g_to_linear[i] = curve((uint16_t)i, 1);
         g_to_nonlinear[i] = curve((uint16_t)i, 0);
@@ -422,7 +424,10 @@ static size_t db_deflate(dbuf *b, const uint8_t *src, size_t n, int level) {
 static uint32_t peek_bits(const uint8_t *p, size_t nbytes, size_t pos, int k) {
     size_t byte = pos >> 3;
     uint32_t v = 0;
-    for (int i = 0; i < 4; i++) v = v << 8 | (byte + (size_t)i < nbytes ? p[byte + (size_t)i] : 0u);
+    if (byte + 4 <= nbytes)  // the common case: one big-endian load
+        v = (uint32_t)p[byte] << 24 | (uint32_t)p[byte + 1] << 16 | (uint32_t)p[byte + 2] << 8 | p[byte + 3];
+    else
+        for (int i = 0; i < 4; i++) v = v << 8 | (byte + (size_t)i < nbytes ? p[byte + (size_t)i] : 0u);
     return (v >> (32 - (int)(pos & 7) - k)) & ((1u << k) - 1u);
 }
 
@@ -922,10 +927,10 @@ static roto_status lossy_decode(coef_stream *cs, int ncomp, uint16_t *planes[3],
                     }
                 }
                 if (last == 0) {  // OpenEXR's DC-only shortcut (its rounding, too)
-                    float val = h2f(zig[0]) * KA * KA;
+                    float val = g_half_to_float[zig[0]] * KA * KA;
                     for (int i = 0; i < 64; i++) blk[k][i] = val;
                 } else {
-                    for (int i = 0; i < 64; i++) blk[k][g_zigzag[i]] = h2f(zig[i]);
+                    for (int i = 0; i < 64; i++) blk[k][g_zigzag[i]] = g_half_to_float[zig[i]];
                     idct8x8(blk[k]);
                 }
             }
