@@ -474,6 +474,44 @@ START_TEST(test_matte_options) {
     cu_result_free(&r);
     roto_frame_free(&fz);
     roto_frame_free(&fd);
+
+    // --core-edge: PNG siblings NAME_core / NAME_edge, EXR channels core.A /
+    // edge.A, both equal to roto_matte_core_edge of the cleaned matte.
+    r = segment("-i in.png --box 27,22,121.5,86 --threshold 0.5 --fill-holes 40 --remove-islands 30 --dilate 2.5 "
+                "--erode 1 --feather 2 --core-edge 4 -o ce.png --bit-depth 16");
+    EXPECT_OK(r);
+    cu_result_free(&r);
+    r = segment("-i in.png --box 27,22,121.5,86 --threshold 0.5 --fill-holes 40 --remove-islands 30 --dilate 2.5 "
+                "--erode 1 --feather 2 --core-edge 4 -o ce.exr");
+    EXPECT_OK(r);
+    cu_result_free(&r);
+    float *ce = malloc(2 * 15000 * sizeof(float));
+    ck_assert_int_eq(roto_matte_core_edge(m, ce, ce + 15000, 150, 100, 4.0f), ROTO_OK);
+    static const char *const tag[2] = {"core", "edge"};
+    for (int t = 0; t < 2; t++) {
+        const float *want = ce + t * 15000;
+        char name[32];
+        snprintf(name, sizeof name, "ce_%s.png", tag[t]);
+        roto_frame g = {0};
+        ck_assert_int_eq(roto_image_read(T(name), NULL, &g), ROTO_OK);
+        const uint16_t *d = g.data;
+        int nonzero = 0;
+        for (int i = 0; i < 15000; i++) {
+            int w16 = (int)(want[i] * 65535.0f + 0.5f);
+            ck_assert_msg(abs((int)d[i] - w16) <= 1, "%s pixel %d: %d vs %d", name, i, d[i], w16);
+            nonzero += want[i] > 0;
+        }
+        ck_assert_msg(nonzero > 20, "%s: only %d pixels set", name, nonzero);
+        roto_frame_free(&g);
+        roto_read_opts ro;
+        roto_read_opts_init(&ro);
+        snprintf(name, sizeof name, "%s.A", tag[t]);
+        ro.channels = name;
+        ck_assert_msg(roto_image_read(T("ce.exr"), &ro, &g) == ROTO_OK, "%s", roto_last_error());
+        ck_assert_msg(!memcmp(g.data, want, 15000 * sizeof(float)), "ce.exr %s differs", name);
+        roto_frame_free(&g);
+    }
+    free(ce);
     free(m);
     roto_result_free(res);
     api_close(&a);
@@ -560,6 +598,7 @@ START_TEST(test_errors) {
         {"-i in.png --threads 0 -o out.png", 2, "--threads", 0},
         {"-i in.png --dilate -1 -o out.png", 2, "--dilate", 0},
         {"-i in.png --compression lzma -o out.exr", 2, "--compression lzma: expected zip", 0},
+        {"-i in.png --core-edge 0 -o out.png", 2, "--core-edge: expected a radius > 0", 0},
         {"-i in.png --input-colorspace xyz -o out.png", 2, "--input-colorspace xyz", 0},
         {"-i in.png --point 10,10 -o out.png --logits l.png", 2, "EXR", 0},
         {"-i in.png --point 10,10 -o out.xyz", 2, "mask format", 0},

@@ -562,6 +562,48 @@ START_TEST(test_single_object_cleanup_exr_plates) {
             roto_frame_free(&g);
         }
     }
+
+    // --core-edge: per object the matte, its core (eroded by R) and its edge
+    // (matte - core), as {obj}_core / {obj}_edge files and EXR layers, equal to
+    // io/matte.h's split of the cleaned matte.
+    r = track("-i seq/plate.####.png --prompts p.json -o 'ce/{obj}.####.png' --exr-out ce/m.####.exr --exr-float "
+              "--dilate 2 --feather 1.5 --core-edge 3");
+    EXPECT_OK(r);
+    cu_result_free(&r);
+    float *cm = malloc(sizeof(float) * FW * FH * 3);
+    int n_core = 0, n_edge = 0;  // over the clip (the actor leaves some frames)
+    for (int f = 0; f < 8; f++) {
+        float *core = cm + FW * FH, *edge = core + FW * FH;
+        for (int i = 0; i < FW * FH; i++) cm[i] = ref.mask[f][i];
+        ck_assert_int_eq(roto_matte_dilate(cm, cm, FW, FH, 2), ROTO_OK);
+        ck_assert_int_eq(roto_matte_feather(cm, cm, FW, FH, 1.5f), ROTO_OK);
+        ck_assert_int_eq(roto_matte_core_edge(cm, core, edge, FW, FH, 3), ROTO_OK);
+        for (int i = 0; i < FW * FH; i++) n_core += core[i] > 0, n_edge += edge[i] > 0;
+        static const char *const tags[3] = {"", "_core", "_edge"};
+        for (int t = 0; t < 3; t++) {
+            const float *want = cm + (size_t)t * FW * FH;
+            roto_frame g = {0};
+            ck_assert_int_eq(roto_image_read(T("ce/actor%s.%04d.png", tags[t], 1001 + f), NULL, &g), ROTO_OK);
+            const uint16_t *d = g.data;
+            for (int i = 0; i < FW * FH; i++) {
+                int w8 = (int)(want[i] * 255.0f + 0.5f);
+                ck_assert_msg(abs((int)d[i] - w8) <= 1, "actor%s frame %d pixel %d: %d vs %d", tags[t], 1001 + f, i,
+                              d[i], w8);
+            }
+            roto_frame_free(&g);
+            char layer[64];
+            snprintf(layer, sizeof layer, "obj_actor%s.A", tags[t]);
+            roto_read_opts o;
+            roto_read_opts_init(&o);
+            o.channels = layer;
+            ck_assert_msg(roto_image_read(T("ce/m.%04d.exr", 1001 + f), &o, &g) == ROTO_OK, "%s: %s", layer,
+                          roto_last_error());
+            ck_assert_msg(!memcmp(g.data, want, sizeof(float) * FW * FH), "%s frame %d differs", layer, 1001 + f);
+            roto_frame_free(&g);
+        }
+    }
+    ck_assert_msg(n_core > 50 && n_edge > 50, "core %d px, edge %d px over the clip", n_core, n_edge);
+    free(cm);
     ref_free(&ref);
     teardown();
 }
@@ -713,6 +755,9 @@ START_TEST(test_errors) {
     cu_result_free(&r);
     r = track("-i seq/plate.####.png --prompts p.json -o 'out/{obj}.####.png' --direction sideways");
     EXPECT_FAIL(r, 2, "forward, backward or both");
+    cu_result_free(&r);
+    r = track("-i seq/plate.####.png --prompts p.json -o 'out/{obj}.####.png' --core-edge 0");
+    EXPECT_FAIL(r, 2, "--core-edge 0: expected pixels > 0");
     cu_result_free(&r);
     // Outputs onto the input.
     write_prompts(T("one.json"), OBJS3, 1);

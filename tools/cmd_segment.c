@@ -58,6 +58,9 @@ static void segment_usage(FILE *f) {
         "  --dilate R            grow by R pixels\n"
         "  --erode R             shrink by R pixels (applied after --dilate)\n"
         "  --feather R           Gaussian soft edge of radius R pixels (last)\n"
+        "  --core-edge R         also write the core (matte eroded by R, binary) and the edge\n"
+        "                        (matte - core): EXR channels core.A, edge.A; other formats\n"
+        "                        NAME_core.EXT, NAME_edge.EXT beside the mask\n"
         "  --bit-depth N         8 or 16 (PNG), 8/16/32 (TIFF), 8/10/12/16 (DPX), 16 = half or\n"
         "                        32 = float (EXR)\n"
         "  --compression C       EXR compression: zip (default), zips, piz, dwaa, dwab, none,\n"
@@ -85,7 +88,7 @@ typedef struct {
     roto_device_kind device;
     int cuda_device;
     roto_precision precision;
-    float threshold, dilate, erode, feather;
+    float threshold, dilate, erode, feather, core_edge;
     roto_exr_compression compression;
     long fill_holes, remove_islands;  // -1: off
     // The command-line prompt.
@@ -200,6 +203,9 @@ static int parse_args(int argc, char **argv, seg_args *a) {
             if (!parse_float_arg(v, 0, &a->erode)) return usage_error("--erode: expected a radius >= 0");
         } else if (cli_option(argc, argv, &i, "--feather", NULL, &v)) {
             if (!parse_float_arg(v, 0, &a->feather)) return usage_error("--feather: expected a radius >= 0");
+        } else if (cli_option(argc, argv, &i, "--core-edge", NULL, &v)) {
+            if (!parse_float_arg(v, 0, &a->core_edge) || !(a->core_edge > 0))
+                return usage_error("--core-edge: expected a radius > 0");
         } else if (cli_option(argc, argv, &i, "--fill-holes", NULL, &v)) {
             if (!parse_long_arg(v, 0, &a->fill_holes))
                 return usage_error("--fill-holes: expected an area in pixels >= 0 (0: any size)");
@@ -411,19 +417,22 @@ static int check_prompt(const seg_job *j, int W, int H) {
 // Holes, islands, grow, shrink, soften (tools/matte_cleanup.h): on the host, or
 // with --device cuda through the rt_matte_* ops on the GPU (the mask comes back
 // from roto_predict on the host, so it is uploaded and the matte downloaded).
-static int cleanup_matte(const seg_args *a, float *m, int W, int H) {
-    matte_cleanup_opts o = {.fill_holes = a->fill_holes, .remove_islands = a->remove_islands,
-                            .dilate = a->dilate, .erode = a->erode, .feather = a->feather};
-    roto_status st = a->device == ROTO_DEVICE_CUDA ? matte_cleanup_cuda(&o, m, W, H)
-                                                   : matte_cleanup_run(NULL, &o, m, W, H);
+static int cleanup_matte(const seg_args *a, float *m, float *core, float *edge, int W, int H) {
+    matte_cleanup_opts o = {.fill_holes = a->fill_holes, .remove_islands = a->remove_islands, .dilate = a->dilate,
+                            .erode = a->erode, .feather = a->feather, .core_edge = a->core_edge};
+    roto_status st = a->device == ROTO_DEVICE_CUDA ? matte_cleanup_cuda(&o, m, core, edge, W, H)
+                                                   : matte_cleanup_run(NULL, &o, m, core, edge, W, H);
     return st == ROTO_OK ? 0 : fail(roto_last_error());
 }
 
-static roto_status write_exr(const char *path, const char *channel, const float *data, int W, int H,
-                             int is_float, roto_exr_compression comp, const roto_frame_meta *meta, const roto_exr_string_attr *attrs,
-                             int n_attrs) {
-    roto_exr_channel ch = {.name = channel, .data = data, .pixel_stride = 1,
-                           .type = is_float ? ROTO_EXR_FLOAT : ROTO_EXR_HALF};
+// One EXR holding n float planes as the channels names[] (half or float).
+static roto_status write_exr(const char *path, int n, const char *const *names, const float *const *planes, int W,
+                             int H, int is_float, roto_exr_compression comp, const roto_frame_meta *meta,
+                             const roto_exr_string_attr *attrs, int n_attrs) {
+    roto_exr_channel ch[3];
+    for (int c = 0; c < n && c < 3; c++)
+        ch[c] = (roto_exr_channel){.name = names[c], .data = planes[c], .pixel_stride = 1,
+                                   .type = is_float ? ROTO_EXR_FLOAT : ROTO_EXR_HALF};
     roto_exr_opts o;
     roto_exr_opts_init(&o);
     o.meta = meta;
@@ -433,25 +442,48 @@ static roto_status write_exr(const char *path, const char *channel, const float 
     o.data_window = meta->display_window;
     o.attrs = attrs;
     o.n_attrs = n_attrs;
-    return roto_exr_write_channels(path, W, H, &ch, 1, &o);
+    return roto_exr_write_channels(path, W, H, ch, n < 3 ? n : 3, &o);
 }
 
-static roto_status write_mask(const seg_args *a, const char *path, const float *m, int W, int H,
-                              const roto_frame_meta *meta, const roto_exr_string_attr *attrs,
-                              int n_attrs) {
-    roto_image_format fmt = roto_format_from_extension(path);
-    if (fmt == ROTO_FMT_EXR)
-        return write_exr(path, "A", m, W, H, a->bit_depth != 16, a->compression, meta, attrs, n_attrs);
+// path with `tag` before its extension: masks/car.png + "_core" -> masks/car_core.png.
+static roto_status sibling_path(const char *path, const char *tag, char *out, size_t cap) {
+    const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
+    if (!dot || (slash && dot < slash)) dot = path + strlen(path);
+    int n = snprintf(out, cap, "%.*s%s%s", (int)(dot - path), path, tag, dot);
+    if (n < 0 || (size_t)n >= cap) return roto_fail(ROTO_ERR_INVALID_ARG, "%s: path too long", path);
+    return ROTO_OK;
+}
+
+static roto_status write_plane(const seg_args *a, const char *path, const float *m, int W, int H) {
     roto_frame f = {0};
     ROTO_TRY(roto_frame_alloc(&f, W, H, 1, ROTO_PIX_F32, 32));
     memcpy(f.data, m, (size_t)W * H * sizeof(float));
     roto_write_opts o;
     roto_write_opts_init(&o);
-    o.format = fmt;
+    o.format = roto_format_from_extension(path);
     o.bit_depth = a->bit_depth ? a->bit_depth : 8;
     roto_status st = roto_image_write(path, &f, &o);
     roto_frame_free(&f);
     return st;
+}
+
+// The mask, and with --core-edge its core and edge (core/edge NULL otherwise).
+static roto_status write_mask(const seg_args *a, const char *path, const float *m, const float *core,
+                              const float *edge, int W, int H, const roto_frame_meta *meta,
+                              const roto_exr_string_attr *attrs, int n_attrs) {
+    if (roto_format_from_extension(path) == ROTO_FMT_EXR) {
+        const char *names[3] = {"A", "core.A", "edge.A"};
+        const float *planes[3] = {m, core, edge};
+        return write_exr(path, core ? 3 : 1, names, planes, W, H, a->bit_depth != 16, a->compression, meta, attrs,
+                         n_attrs);
+    }
+    ROTO_TRY(write_plane(a, path, m, W, H));
+    if (!core) return ROTO_OK;
+    char sib[PATH_MAX + 16];
+    ROTO_TRY(sibling_path(path, "_core", sib, sizeof sib));
+    ROTO_TRY(write_plane(a, sib, core, W, H));
+    ROTO_TRY(sibling_path(path, "_edge", sib, sizeof sib));
+    return write_plane(a, sib, edge, W, H);
 }
 
 static void progress(const seg_args *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -489,7 +521,9 @@ static int run_job(const seg_args *a, roto_model *model, seg_job *jobs, int ji, 
     j->score = r->object_score;
     size_t npix = (size_t)W * H, L2 = (size_t)r->low_res * r->low_res;
     j->low_res = malloc(L2 * sizeof(float));
-    float *m = malloc(npix * sizeof(float));
+    // The matte, and with --core-edge its core and edge after it.
+    float *m = malloc((a->core_edge > 0 ? 3 : 1) * npix * sizeof(float));
+    float *core = a->core_edge > 0 && m ? m + npix : NULL, *edge = core ? core + npix : NULL;
     if (!j->low_res || !m) {
         free(m);
         roto_result_free(r);
@@ -498,7 +532,7 @@ static int run_job(const seg_args *a, roto_model *model, seg_job *jobs, int ji, 
     memcpy(j->low_res, r->low_res_logits + (size_t)j->chosen * L2, L2 * sizeof(float));
     const uint8_t *mask = r->masks + (size_t)j->chosen * npix;
     for (size_t i = 0; i < npix; i++) m[i] = mask[i] ? 1.0f : 0.0f;
-    int rc = cleanup_matte(a, m, W, H);
+    int rc = cleanup_matte(a, m, core, edge, W, H);
     size_t inside = 0;
     for (size_t i = 0; i < npix; i++) inside += m[i] >= 0.5f;
     j->area = (double)inside / (double)npix;
@@ -510,11 +544,11 @@ static int run_job(const seg_args *a, roto_model *model, seg_job *jobs, int ji, 
     const char *model_name = strrchr(a->model, '/') ? strrchr(a->model, '/') + 1 : a->model;
     roto_exr_string_attr attrs[4] = {{"roto/model", model_name}, {"roto/prompt", j->what},
                                      {"roto/iou", iou_s}, {"roto/object_score", score_s}};
-    if (rc == 0 && write_mask(a, j->output, m, W, H, meta, attrs, 4) != ROTO_OK)
+    if (rc == 0 && write_mask(a, j->output, m, core, edge, W, H, meta, attrs, 4) != ROTO_OK)
         rc = fail(roto_last_error());
     if (rc == 0 && j->logits[0] &&
-        write_exr(j->logits, "Y", r->logits + (size_t)j->chosen * npix, W, H, 1, a->compression, meta, attrs, 4) !=
-            ROTO_OK)
+        write_exr(j->logits, 1, (const char *[]){"Y"}, (const float *[]){r->logits + (size_t)j->chosen * npix}, W,
+                  H, 1, a->compression, meta, attrs, 4) != ROTO_OK)
         rc = fail(roto_last_error());
     free(m);
     roto_result_free(r);

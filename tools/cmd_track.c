@@ -86,6 +86,9 @@ static void track_usage(FILE *f) {
         "  --remove-islands AREA   remove foreground regions smaller than AREA pixels\n"
         "  --dilate R, --erode R   grow / shrink by R pixels\n"
         "  --feather R             Gaussian soft edge, sigma R/3\n"
+        "  --core-edge R           also write each object's core (matte eroded by R) and edge\n"
+        "                          (matte - core): EXR layers obj_<name>_core, obj_<name>_edge;\n"
+        "                          files {obj} = <name>_core, <name>_edge\n"
         "\n"
         "  -q, --quiet             no progress on stderr\n");
 }
@@ -212,6 +215,9 @@ static int parse_args(int argc, char **argv, track_args *a) {
             rc = parse_radius("--erode", v, &a->cleanup.erode);
         } else if (cli_option(argc, argv, &i, "--feather", NULL, &v)) {
             rc = parse_radius("--feather", v, &a->cleanup.feather);
+        } else if (cli_option(argc, argv, &i, "--core-edge", NULL, &v)) {
+            rc = parse_radius("--core-edge", v, &a->cleanup.core_edge);
+            if (rc == 0 && !(a->cleanup.core_edge > 0)) rc = usage_error("--core-edge %s: expected pixels > 0", v);
         } else if (cli_option(argc, argv, &i, "--device", NULL, &v)) {
             rc = parse_device(v, a);
         } else if (cli_option(argc, argv, &i, "--precision", NULL, &v)) {
@@ -302,6 +308,7 @@ typedef struct {
     int defer;                // written by the second pass only (both), or -1
     track_out_plan plan;
     const char **layer_names;
+    char *layer_store;  // the layer names' text, 300 bytes each
     // while tracking
     track_feeder feed;
     roto_writer *writer;
@@ -383,19 +390,25 @@ static int choose_outputs(track_run *R) {
                                patterns[x]);
     }
     if (p->multi_pattern) {
-        // Layer names must stay apart once sanitised (obj_<name>).
-        R->layer_names = calloc((size_t)n, sizeof(char *));
-        if (!R->layer_names) return fail_msg("out of memory");
-        for (int i = 0; i < n; i++) {
-            char layer[300], other[300];
-            if (roto_exr_object_layer(R->objs.obj[i].name, layer, sizeof layer) != ROTO_OK) return fail(a->prompts);
+        // The layers: per object its name, then with --core-edge <name>_core and
+        // <name>_edge. They must stay apart once sanitised (obj_<name>).
+        int per = a->cleanup.core_edge > 0 ? 3 : 1, nl = n * per;
+        R->layer_names = calloc((size_t)nl, sizeof(char *));
+        R->layer_store = calloc((size_t)nl, 300);
+        if (!R->layer_names || !R->layer_store) return fail_msg("out of memory");
+        for (int i = 0; i < nl; i++) {
+            char *name = R->layer_store + (size_t)i * 300, layer[320], other[320];
+            static const char *const tags[3] = {"", "_core", "_edge"};
+            if (snprintf(name, 300, "%s%s", R->objs.obj[i / per].name, tags[i % per]) >= 300)
+                return fail_msg("%s: object name '%s' is too long for an EXR layer", a->prompts, R->objs.obj[i / per].name);
+            if (roto_exr_object_layer(name, layer, sizeof layer) != ROTO_OK) return fail(a->prompts);
             for (int j = 0; j < i; j++) {
-                roto_exr_object_layer(R->objs.obj[j].name, other, sizeof other);
+                roto_exr_object_layer(R->layer_names[j], other, sizeof other);
                 if (!strcmp(layer, other))
-                    return fail_msg("%s: objects '%s' and '%s' would both be the EXR layer %s (layer names keep only "
-                                    "A-Z a-z 0-9 _ -)", a->prompts, R->objs.obj[j].name, R->objs.obj[i].name, layer);
+                    return fail_msg("%s: '%s' and '%s' would both be the EXR layer %s (layer names keep only "
+                                    "A-Z a-z 0-9 _ -)", a->prompts, R->layer_names[j], name, layer);
             }
-            R->layer_names[i] = R->objs.obj[i].name;
+            R->layer_names[i] = name;
         }
         p->layer_names = R->layer_names;
     }
@@ -895,6 +908,7 @@ out:
     free(R.emitted);
     free(R.src);
     free(R.layer_names);
+    free(R.layer_store);
     roto_contact_free(&R.plan.sheet);
     if (R.have_seq) roto_seq_close(&R.seq);
     track_objects_free(&R.objs);

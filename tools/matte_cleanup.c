@@ -15,23 +15,28 @@ int matte_cleanup_wanted(const matte_cleanup_opts *o) {
 
 // Holes are background components, 4-connected (they are enclosed by an
 // 8-connected object); islands are 8-connected foreground components.
-static roto_status run_host(const matte_cleanup_opts *o, float *m, int w, int h) {
+static roto_status run_host(const matte_cleanup_opts *o, float *m, float *core, float *edge, int w, int h) {
     if (o->fill_holes >= 0) ROTO_TRY(roto_matte_fill_holes(m, m, w, h, o->fill_holes, 4));
     if (o->remove_islands > 0) ROTO_TRY(roto_matte_remove_islands(m, m, w, h, o->remove_islands, 8));
     if (o->dilate > 0) ROTO_TRY(roto_matte_dilate(m, m, w, h, o->dilate));
     if (o->erode > 0) ROTO_TRY(roto_matte_erode(m, m, w, h, o->erode));
     if (o->feather > 0) ROTO_TRY(roto_matte_feather(m, m, w, h, o->feather));
+    if (o->core_edge > 0) ROTO_TRY(roto_matte_core_edge(m, core, edge, w, h, o->core_edge));
     return ROTO_OK;
 }
 
-roto_status matte_cleanup_run(rt_ctx *ctx, const matte_cleanup_opts *o, float *m, int w, int h) {
-    if (!ctx) return run_host(o, m, w, h);
-    if (!matte_cleanup_wanted(o)) return ROTO_OK;
+roto_status matte_cleanup_run(rt_ctx *ctx, const matte_cleanup_opts *o, float *m, float *core, float *edge, int w,
+                              int h) {
+    if (o->core_edge > 0 && (!core || !edge))
+        return roto_fail(ROTO_ERR_INVALID_ARG, "matte clean-up: the core/edge split needs two output mattes");
+    if (!ctx) return run_host(o, m, core, edge, w, h);
+    int split = o->core_edge > 0;
+    if (!matte_cleanup_wanted(o) && !split) return ROTO_OK;
     if (w < 1 || h < 1) return roto_fail(ROTO_ERR_INVALID_ARG, "matte clean-up: bad matte size %dx%d", w, h);
     size_t bytes = (size_t)w * h * sizeof(float);
     rt_ctx_reset(ctx);
-    ROTO_TRY(rt_ctx_reserve(ctx, bytes));
-    rt_tensor t;
+    ROTO_TRY(rt_ctx_reserve(ctx, (split ? 3 : 1) * (bytes + 256)));
+    rt_tensor t, tc, te;
     ROTO_TRY(rt_arena_f32(ctx, &t, 2, h, w, 1, 1));
     ROTO_TRY(rt_ctx_upload(ctx, t.data, m, bytes));
     // The same steps as run_host, in place on the device.
@@ -40,6 +45,13 @@ roto_status matte_cleanup_run(rt_ctx *ctx, const matte_cleanup_opts *o, float *m
     if (o->dilate > 0) ROTO_TRY(rt_matte_dilate(ctx, &t, &t, o->dilate));
     if (o->erode > 0) ROTO_TRY(rt_matte_erode(ctx, &t, &t, o->erode));
     if (o->feather > 0) ROTO_TRY(rt_matte_feather(ctx, &t, &t, o->feather));
+    if (split) {
+        ROTO_TRY(rt_arena_f32(ctx, &tc, 2, h, w, 1, 1));
+        ROTO_TRY(rt_arena_f32(ctx, &te, 2, h, w, 1, 1));
+        ROTO_TRY(rt_matte_core_edge(ctx, &tc, &te, &t, o->core_edge));
+        ROTO_TRY(rt_ctx_download(ctx, core, tc.data, bytes));
+        ROTO_TRY(rt_ctx_download(ctx, edge, te.data, bytes));
+    }
     return rt_ctx_download(ctx, m, t.data, bytes);  // waits for the ops
 }
 
@@ -83,11 +95,11 @@ roto_status matte_cleanup_thread_ctx(rt_ctx **out) {
     return ROTO_OK;
 }
 
-roto_status matte_cleanup_cuda(const matte_cleanup_opts *o, float *m, int w, int h) {
-    if (!matte_cleanup_wanted(o)) return ROTO_OK;
+roto_status matte_cleanup_cuda(const matte_cleanup_opts *o, float *m, float *core, float *edge, int w, int h) {
+    if (!matte_cleanup_wanted(o) && !(o->core_edge > 0)) return ROTO_OK;
     rt_ctx *c = NULL;
     ROTO_TRY(cuda_ctx_new(&c));
-    roto_status st = matte_cleanup_run(c, o, m, w, h);
+    roto_status st = matte_cleanup_run(c, o, m, core, edge, w, h);
     cuda_ctx_free(c);
     return st;
 }

@@ -1,6 +1,8 @@
 // matte_cleanup.h: the matte clean-up of roto segment and roto track: fill
 // holes, remove islands, grow, shrink, soften, in that order, in place on a
-// host matte [h][w].
+// host matte [h][w]; then, when asked (--core-edge R), the split of the
+// cleaned matte into a core (the matte eroded by R: binary, solid inside)
+// and an edge (matte - core, clamped at 0: the soft border band).
 //
 // Without a context it runs the host functions of io/matte.h (what the CPU
 // path always ran). With a CUDA context it uploads the matte, runs the same
@@ -16,14 +18,18 @@ typedef struct {
     long fill_holes;               // largest hole filled (0: any size), -1: off
     long remove_islands;           // islands smaller than this are removed, 0: off
     float dilate, erode, feather;  // radii in pixels, 0: off
+    float core_edge;               // core/edge split radius in pixels, 0: off
 } matte_cleanup_opts;
 
-// 1 when any step is on.
+// 1 when any clean-up step is on (the split is not a clean-up step).
 int matte_cleanup_wanted(const matte_cleanup_opts *o);
 
-// Clean m up in place. ctx NULL: on the host. Otherwise on ctx's device; its
-// arena is reset and grown to the matte's size when needed.
-roto_status matte_cleanup_run(rt_ctx *ctx, const matte_cleanup_opts *o, float *m, int w, int h);
+// Clean m up in place; with o->core_edge > 0 also write the split into core
+// and edge ([h][w] each; may be NULL when the split is off). ctx NULL: on the
+// host. Otherwise on ctx's device (one upload, one download per output); its
+// arena is reset and grown to what the mattes need.
+roto_status matte_cleanup_run(rt_ctx *ctx, const matte_cleanup_opts *o, float *m, float *core, float *edge, int w,
+                              int h);
 
 // The calling thread's CUDA context for clean-ups (on the device chosen with
 // rt_cuda_select_device), created on first use and destroyed when the thread
@@ -32,8 +38,9 @@ roto_status matte_cleanup_run(rt_ctx *ctx, const matte_cleanup_opts *o, float *m
 // destroy it): use matte_cleanup_cuda there.
 roto_status matte_cleanup_thread_ctx(rt_ctx **out);
 
-// One clean-up on a CUDA context made for it and destroyed after (roto segment:
-// a few mattes per run). Runs nothing, and makes no context, when no step is on.
-roto_status matte_cleanup_cuda(const matte_cleanup_opts *o, float *m, int w, int h);
+// One clean-up (and split) on a CUDA context made for it and destroyed after
+// (roto segment: a few mattes per run). Makes no context when there is nothing
+// to do.
+roto_status matte_cleanup_cuda(const matte_cleanup_opts *o, float *m, float *core, float *edge, int w, int h);
 
 #endif

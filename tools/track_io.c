@@ -2,6 +2,7 @@
 // (see track_io.h).
 #include "tools/track_io.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -118,6 +119,14 @@ roto_status track_out_select(const track_out_plan *p, const roto_seq_reader *seq
     for (int k = 0; p->obj_pattern && k < p->objs->n; k++) {
         ROTO_TRY(track_out_path(p->obj_pattern, p->objs->obj[k].name, number, path));
         j->write_obj[k] = !keep(skip_existing, path);
+        // With --core-edge the object's three files go together: any missing one
+        // (a run killed between them) writes all three again.
+        for (int t = 0; t < 2 && p->cleanup.core_edge > 0 && !j->write_obj[k]; t++) {
+            char name[PATH_MAX];
+            snprintf(name, sizeof name, "%s%s", p->objs->obj[k].name, t ? "_edge" : "_core");
+            ROTO_TRY(track_out_path(p->obj_pattern, name, number, path));
+            j->write_obj[k] = !keep(skip_existing, path);
+        }
         *n_write += j->write_obj[k];
         *n_kept += !j->write_obj[k];
     }
@@ -153,12 +162,12 @@ void track_out_free(void *plan, void *job) {
 // With --device cuda each writer worker runs it on its own CUDA context (made on
 // its first frame, destroyed when the worker exits); the tracker's masks reach us
 // on the host, so each matte is uploaded and downloaded.
-static roto_status cleanup(const track_cleanup *c, float *m, int W, int H) {
-    matte_cleanup_opts o = {.fill_holes = c->fill_holes, .remove_islands = c->remove_islands,
-                            .dilate = c->dilate, .erode = c->erode, .feather = c->feather};
+static roto_status cleanup(const track_cleanup *c, float *m, float *core, float *edge, int W, int H) {
+    matte_cleanup_opts o = {.fill_holes = c->fill_holes, .remove_islands = c->remove_islands, .dilate = c->dilate,
+                            .erode = c->erode, .feather = c->feather, .core_edge = c->core_edge};
     rt_ctx *ctx = NULL;
-    if (c->cuda && matte_cleanup_wanted(&o)) ROTO_TRY(matte_cleanup_thread_ctx(&ctx));
-    return matte_cleanup_run(ctx, &o, m, W, H);
+    if (c->cuda && (matte_cleanup_wanted(&o) || o.core_edge > 0)) ROTO_TRY(matte_cleanup_thread_ctx(&ctx));
+    return matte_cleanup_run(ctx, &o, m, core, edge, W, H);
 }
 
 static void exr_opts(const track_out_plan *p, const roto_frame_meta *meta, roto_exr_opts *o,
@@ -216,29 +225,38 @@ static roto_status write_preview(const track_out_plan *p, const track_out_job *j
 roto_status track_out_run(void *plan, void *job) {
     track_out_plan *p = plan;
     track_out_job *j = job;
-    int n = p->objs->n;
+    int n = p->objs->n, split = p->cleanup.core_edge > 0;
+    int per = split ? 3 : 1;  // planes per object: matte[, core, edge]
     size_t npix = (size_t)p->W * p->H;
-    float *mattes = malloc((size_t)n * npix * sizeof(float));
-    const float **planes = malloc((size_t)n * sizeof *planes);
-    roto_status st = mattes && planes ? ROTO_OK : roto_fail(ROTO_ERR_OOM, "out of memory writing frame %d", j->number);
+    float *mattes = malloc((size_t)n * per * npix * sizeof(float));
+    const float **planes = malloc((size_t)n * per * sizeof *planes);  // the EXR layers, in layer_names' order
+    const float **shown = malloc((size_t)n * sizeof *shown);          // the mattes (previews)
+    roto_status st = mattes && planes && shown ? ROTO_OK
+                                               : roto_fail(ROTO_ERR_OOM, "out of memory writing frame %d", j->number);
     for (int k = 0; k < n && st == ROTO_OK; k++) {
-        float *m = mattes + (size_t)k * npix;
+        float *m = mattes + (size_t)k * per * npix;
+        float *core = split ? m + npix : NULL, *edge = split ? m + 2 * npix : NULL;
         const uint8_t *b = j->masks + (size_t)k * npix;
         for (size_t i = 0; i < npix; i++) m[i] = b[i] ? 1.0f : 0.0f;
-        st = cleanup(&p->cleanup, m, p->W, p->H);
-        planes[k] = m;
+        st = cleanup(&p->cleanup, m, core, edge, p->W, p->H);
+        for (int t = 0; t < per; t++) planes[k * per + t] = m + (size_t)t * npix;
+        shown[k] = m;
     }
     char path[PATH_MAX];
     for (int k = 0; k < n && st == ROTO_OK; k++) {
         if (!j->write_obj[k]) continue;
-        st = track_out_path(p->obj_pattern, p->objs->obj[k].name, j->number, path);
-        if (st == ROTO_OK) st = write_object_file(p, path, planes[k], &j->meta);
+        for (int t = 0; t < per && st == ROTO_OK; t++) {
+            char name[PATH_MAX];
+            snprintf(name, sizeof name, "%s%s", p->objs->obj[k].name, t == 0 ? "" : t == 1 ? "_core" : "_edge");
+            st = track_out_path(p->obj_pattern, name, j->number, path);
+            if (st == ROTO_OK) st = write_object_file(p, path, planes[k * per + t], &j->meta);
+        }
     }
     if (st == ROTO_OK && j->write_multi) {
         roto_exr_opts o;
         roto_exr_string_attr attrs[2];
         exr_opts(p, &j->meta, &o, attrs);
-        roto_matte_layers L = {.width = p->W, .height = p->H, .n_objects = n, .object_names = p->layer_names,
+        roto_matte_layers L = {.width = p->W, .height = p->H, .n_objects = n * per, .object_names = p->layer_names,
                                .alphas = planes, .alpha_float = p->exr_float};
         st = track_out_path(p->multi_pattern, NULL, j->number, path);
         if (st == ROTO_OK) st = roto_exr_write_mattes(path, &L, &o);
@@ -246,12 +264,13 @@ roto_status track_out_run(void *plan, void *job) {
     if (st == ROTO_OK && j->plate && (j->write_preview || j->contact_cell >= 0)) {
         // The outline grows with the frame so that it stays visible in thumbnails.
         int t = p->H / 360 > 1 ? p->H / 360 : 1;
-        st = roto_preview_overlay(j->plate, p->W, p->H, planes, n, 0.45f, t);
+        st = roto_preview_overlay(j->plate, p->W, p->H, shown, n, 0.45f, t);
         if (st == ROTO_OK && j->write_preview) st = write_preview(p, j);
         if (st == ROTO_OK && j->contact_cell >= 0)
             st = roto_contact_set(&p->sheet, j->contact_cell, j->plate, p->W, p->H, j->number);
     }
     free(mattes);
     free(planes);
+    free(shown);
     return st;
 }

@@ -55,6 +55,7 @@ roto_status track_feeder_read(void *user, int index, uint8_t *rgb);
 typedef struct {
     float dilate, erode, feather;
     long fill_holes, remove_islands;  // -1 / 0: off
+    float core_edge;                  // --core-edge radius, 0: off
     int cuda;                         // 1: on the CUDA device (--device cuda)
 } track_cleanup;
 
@@ -66,7 +67,8 @@ typedef struct {
     const char *obj_pattern;              // per-object files ({obj}), or NULL
     const char *multi_pattern;            // one multi-layer EXR per frame, or NULL
     char preview_pattern[PATH_MAX + 32];  // "" for none
-    const char *const *layer_names;       // object names for the EXR layers
+    const char *const *layer_names;       // names of the EXR layers (obj_<name>): per object its
+                                          // name, then with --core-edge <name>_core, <name>_edge
     roto_exr_compression compression;
     int exr_float;
     track_cleanup cleanup;
