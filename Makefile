@@ -196,6 +196,40 @@ parity-sam2-video: $(BUILD)/tests/test_sam2_video
 	  SAM2_VIDEO_PARITY_DIR=$$d CK_FORK=no $(BUILD)/tests/test_sam2_video || exit 1; \
 	done
 
+# The image and video parity above on the CUDA backend (SAM2_PARITY_DEVICE=cuda) at each
+# precision of SAM2_GPU_PRECISIONS, on the same dumps (made first when missing). fp32:
+# rel L2 <= 1e-3, IoU as on the CPU; bf16: IoU >= 0.99 per mask (image), mean IoU >= 0.99
+# (video); see sam2_parity_tol in tests/util/sam2_fixture.c. Without a CUDA device each
+# run prints SKIP; a dump that is missing is made with tools/refgen/.venv, or skipped
+# visibly without it (dumps copied from another machine are enough).
+SAM2_GPU_PRECISIONS ?= fp32 bf16
+PARITY_PY := tools/refgen/.venv/bin/python
+.PHONY: parity-gpu
+parity-gpu: $(BUILD)/tests/test_sam2_image $(BUILD)/tests/test_sam2_video
+	@for v in $(SAM2_PARITY_VARIANTS); do for img in $(SAM2_PARITY_IMAGES); do \
+	  d=build/parity/sam2/$$v-$$img; \
+	  if [ ! -f $$d/index.json ] && [ ! -x $(PARITY_PY) ]; then \
+	    echo "SKIP: parity-gpu: no dump $$d and no tools/refgen/.venv"; continue; fi; \
+	  if [ ! -f $$d/index.json ]; then \
+	    $(PARITY_PY) tools/refgen/gen_sam2_fixtures.py --config $$v --out $$d \
+	      --image $(FOOTAGE)/images/$$img.jpg || exit 1; fi; \
+	  for p in $(SAM2_GPU_PRECISIONS); do \
+	    echo "== SAM 2.1 image parity on cuda $$p: $$v on $$img.jpg"; \
+	    SAM2_PARITY_DEVICE=cuda SAM2_PARITY_PRECISION=$$p SAM2_PARITY_DIR=$$d CK_FORK=no \
+	      $(BUILD)/tests/test_sam2_image || exit 1; \
+	  done; done; done; \
+	for v in $(SAM2_VIDEO_PARITY_VARIANTS); do \
+	  d=build/parity/sam2_video/$$v; \
+	  if [ ! -f $$d/index.json ] && [ ! -x $(PARITY_PY) ]; then \
+	    echo "SKIP: parity-gpu: no dump $$d and no tools/refgen/.venv"; continue; fi; \
+	  if [ ! -f $$d/index.json ]; then \
+	    $(PARITY_PY) tools/refgen/gen_sam2_video_fixtures.py --config $$v --out $$d || exit 1; fi; \
+	  for p in $(SAM2_GPU_PRECISIONS); do \
+	    echo "== SAM 2.1 video parity on cuda $$p: $$v"; \
+	    SAM2_PARITY_DEVICE=cuda SAM2_PARITY_PRECISION=$$p SAM2_VIDEO_PARITY_DIR=$$d CK_FORK=no \
+	      $(BUILD)/tests/test_sam2_video || exit 1; \
+	  done; done
+
 # Real-size checkpoint reading: official .pt and Hugging Face safetensors of SAM 2.1
 # tiny and large (random weights, tools/refgen/gen_ckpt_full.py), compared tensor by tensor.
 .PHONY: parity-ckpt

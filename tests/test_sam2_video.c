@@ -2,20 +2,26 @@
 // tools/refgen/gen_sam2_video_fixtures.py ran the official SAM2VideoPredictor (sam2
 // 1.1.0, random weights) through a script of prompts and propagations on real frames
 // and dumped every result; here the same weights and frames go through
-// nets/sam2/sam2_track on the CPU backend, the same script is replayed, and each
-// result is compared with the dump in order.
+// nets/sam2/sam2_track, the same script is replayed, and each result is compared
+// with the dump in order.
 //
 // By default the committed small config (tests/fixtures/sam2_video/small: image 128,
 // d_model 16, mem_dim 8, 8 frames of 144x81) is used; with
 // SAM2_VIDEO_PARITY_DIR=build/parity/sam2_video/<variant> the same replay runs on a
 // released architecture (make parity-sam2-video) and prints per-frame numbers.
+// SAM2_PARITY_DEVICE=cuda and SAM2_PARITY_PRECISION=fp32|tf32|bf16|fp16 run it on the
+// CUDA backend (make parity-gpu); without CUDA that prints one SKIP line.
 //
-// Tolerances (fp32 against fp32, different summation orders):
+// Tolerances (all in sam2_parity_tol, tests/util/sam2_fixture.c, with the reasons).
+// On the CPU (fp32 against fp32, different summation orders):
 // - stored low-res logits and object pointers: relative L2 <= 1e-4 (parity: 1e-2);
 // - object score: |diff| <= 1e-4 (1 + |ref|) (parity: 1e-2);
 // - binarised mask at the video resolution: IoU >= 0.999 per result (parity: >= 0.99
 //   per result and >= 0.998 on average, the project's criteria);
-// - preprocessed frame, memory features, memory-attention output: rel L2 <= 1e-4.
+// - preprocessed frame: rel L2 <= 1e-6; memory features, memory-attention output:
+//   rel L2 <= 1e-4.
+// CUDA fp32: rel L2 and scores 1e-3 (parity 1e-2), IoU as on the CPU; tf32: memory path
+// 5e-2, mean IoU >= 0.99; bf16 / fp16: errors printed, mean IoU >= 0.99.
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -38,6 +44,7 @@ typedef struct {
     json_t *index;
     int parity;
     sam2_config cfg;
+    sam2_tol tol;  // for this device, precision and fixture
     int n_frames, H, W;
     uint8_t **frames;  // decoded once
 } fixture;
@@ -86,6 +93,7 @@ static void fixture_load(void) {
     ck_assert_msg(FX.index != NULL, "cannot read %s/index.json: %s", FX.dir, err.text);
     json_t *c = json_object_get(FX.index, "config");
     sam2_fixture_config(c, &FX.cfg);
+    FX.tol = sam2_parity_tol(1, FX.parity);
     json_t *v = json_object_get(FX.index, "video");
     FX.H = (int)json_integer_value(json_object_get(v, "height"));
     FX.W = (int)json_integer_value(json_object_get(v, "width"));
@@ -117,8 +125,10 @@ static roto_status read_frame(void *user, int index, uint8_t *rgb) {
 static void load_model(rt_ctx *ctx, sam2_model **m) {
     int mem = (int)json_integer_value(
         json_object_get(json_object_get(FX.index, "config"), "mem_dim"));
-    tu_cpu_ctx(ctx, sam2_track_arena_bytes(&FX.cfg, mem, 4));
-    roto_status st = sam2_load(ctx, path_in(json_string_value(json_object_get(FX.index, "weights"))),
+    roto_status st = sam2_parity_ctx(ctx, sam2_track_arena_bytes(&FX.cfg, mem, 4));
+    ck_assert_msg(st == ROTO_OK, "context on %s: %s", sam2_parity_mode_get()->label,
+                  roto_last_error());
+    st = sam2_load(ctx, path_in(json_string_value(json_object_get(FX.index, "weights"))),
                                &FX.cfg, m);
     ck_assert_msg(st == ROTO_OK, "sam2_load: %s", roto_last_error());
     ck_assert_msg((*m)->video != NULL, "the fixture's weights have no video tensors");
@@ -139,6 +149,7 @@ static double rel_l2(const float *got, const float *ref, size_t n, double *max_a
 // ---- the replay -------------------------------------------------------------------------------
 
 typedef struct {
+    rt_ctx *ctx;  // the taps hold device tensors
     json_t *events;
     size_t next;
     const char *step;
@@ -158,7 +169,8 @@ static roto_status on_result(void *user, const sam2_track_result *r) {
     replay *R = user;
     R->last_frame = r->frame;
     R->memattn_seen = R->memenc_seen = 0;
-    double tol = FX.parity ? 1e-2 : 1e-4, iou_min = FX.parity ? 0.99 : 0.999;
+    const sam2_tol *T = &FX.tol;  // a bound of 0 is printed, not checked
+    int print = FX.parity || sam2_parity_mode_get()->cuda || getenv("SAM2_VERBOSE");
     for (int k = 0; k < r->n_objects; k++) {
         const sam2_track_object *o = &r->objects[k];
         json_t *e = json_array_get(R->events, R->next++);
@@ -184,18 +196,21 @@ static roto_status on_result(void *user, const sam2_track_result *r) {
         snprintf(key, sizeof key, "%s.mask", name);
         uint8_t *mk = ref_bits(key);
         double iou = sam2_fixture_mask_iou(o->mask, mk, (size_t)FX.H * FX.W);
-        if (FX.parity)
+        if (print)
             printf("  %-26s score %8.4f (ref %8.4f)  low-res rel L2 %.2e  ptr rel L2 %.2e  "
                    "IoU %.6f\n", name, o->obj_score, sref, rl, rp, iou);
-        ck_assert_msg(rl <= tol, "%s: low-res logits rel L2 %.3g (max abs %.3g)", name, rl, ma);
-        ck_assert_msg(rp <= tol, "%s: object pointer rel L2 %.3g", name, rp);
-        ck_assert_msg(serr <= tol * (1 + fabs(sref)), "%s: object score %.6f, reference %.6f",
-                      name, o->obj_score, sref);
-        ck_assert_msg((o->obj_score > 0) == (sref > 0), "%s: presence differs", name);
-        ck_assert_msg(iou >= iou_min, "%s: mask IoU %.6f", name, iou);
-        if (rl > R->max_rel_low) R->max_rel_low = rl;
-        if (rp > R->max_rel_ptr) R->max_rel_ptr = rp;
-        if (serr > R->max_score_err) R->max_score_err = serr;
+        ck_assert_msg(T->out_rel_l2 == 0 || rl <= T->out_rel_l2,
+                      "%s: low-res logits rel L2 %.3g (max abs %.3g)", name, rl, ma);
+        ck_assert_msg(T->out_rel_l2 == 0 || rp <= T->out_rel_l2,
+                      "%s: object pointer rel L2 %.3g", name, rp);
+        ck_assert_msg(T->score_abs == 0 || serr <= T->score_abs * (1 + fabs(sref)),
+                      "%s: object score %.6f, reference %.6f", name, o->obj_score, sref);
+        ck_assert_msg(!T->presence || (o->obj_score > 0) == (sref > 0), "%s: presence differs",
+                      name);
+        ck_assert_msg(iou >= T->min_iou, "%s: mask IoU %.6f", name, iou);
+        if (!(rl <= R->max_rel_low)) R->max_rel_low = rl;
+        if (!(rp <= R->max_rel_ptr)) R->max_rel_ptr = rp;
+        if (!(serr <= R->max_score_err)) R->max_score_err = serr;
         if (iou < R->min_iou) R->min_iou = iou;
         R->sum_iou += iou;
         R->n++;
@@ -204,28 +219,26 @@ static roto_status on_result(void *user, const sam2_track_result *r) {
     return ROTO_OK;
 }
 
+// A host copy of a tapped (device) tensor.
+static float *tap_copy(replay *R, const rt_tensor *t, size_t *n) {
+    *n = (size_t)rt_numel(t);
+    ck_assert(rt_is_contiguous(t) && t->dtype == RT_F32);
+    float *p = malloc(*n * sizeof(float));
+    ck_assert_int_eq(rt_ctx_download(R->ctx, p, t->data, *n * sizeof(float)), ROTO_OK);
+    return p;
+}
+
 // Taps: the preprocessed first frame, and the memory path of the dumped (frame, object).
 static void on_tap(void *user, const char *name, const rt_tensor *t) {
     replay *R = user;
-    size_t n = (size_t)rt_numel(t);
-    if (!strcmp(name, "input") && !R->input0) {
-        R->input0 = malloc(n * sizeof(float));
-        memcpy(R->input0, t->data, n * sizeof(float));
-        R->input0_n = n;
-    }
+    if (!strcmp(name, "input") && !R->input0) R->input0 = tap_copy(R, t, &R->input0_n);
     int in_step = R->tap_step && R->step && !strcmp(R->step, R->tap_step) &&
                   R->last_frame + 1 == R->tap_frame;
-    if (!strcmp(name, "memattn.out") && in_step && R->memattn_seen++ == R->n_tap_objs_before) {
-        R->memattn = malloc(n * sizeof(float));
-        memcpy(R->memattn, t->data, n * sizeof(float));
-        R->memattn_n = n;
-    }
+    if (!strcmp(name, "memattn.out") && in_step && R->memattn_seen++ == R->n_tap_objs_before)
+        R->memattn = tap_copy(R, t, &R->memattn_n);
     if (!strcmp(name, "memenc.features") && in_step &&
-        R->memenc_seen++ == R->n_tap_objs_before) {
-        R->memenc = malloc(n * sizeof(float));
-        memcpy(R->memenc, t->data, n * sizeof(float));
-        R->memenc_n = n;
-    }
+        R->memenc_seen++ == R->n_tap_objs_before)
+        R->memenc = tap_copy(R, t, &R->memenc_n);
 }
 
 static void replay_script(sam2_track *trk, replay *R) {
@@ -285,7 +298,8 @@ START_TEST(test_replay) {
     rt_ctx ctx;
     sam2_model *m;
     load_model(&ctx, &m);
-    replay R = {.events = json_object_get(FX.index, "events"), .min_iou = 1.0, .last_frame = -1};
+    replay R = {.ctx = &ctx, .events = json_object_get(FX.index, "events"), .min_iou = 1.0,
+                .last_frame = -1};
     json_t *tap = json_object_get(FX.index, "tap");
     R.tap_step = json_string_value(json_object_get(tap, "step"));
     R.tap_frame = (int)json_integer_value(json_object_get(tap, "frame"));
@@ -319,25 +333,33 @@ START_TEST(test_replay) {
     ck_assert_msg(R.input0 && R.input0_n == n, "no preprocessed frame");
     double ma, rl = rel_l2(R.input0, ref, n, &ma);
     printf("preprocessed frame 0: rel L2 %.3g, max abs %.3g\n", rl, ma);
-    ck_assert_msg(rl <= 1e-6 && ma <= 1e-5, "preprocessed frame: rel L2 %.3g max abs %.3g", rl, ma);
+    const sam2_tol *T = &FX.tol;
+    ck_assert_msg(rl <= T->input_rel_l2 && ma <= T->input_abs,
+                  "preprocessed frame: rel L2 %.3g max abs %.3g", rl, ma);
     free(ref);
     ref = ref_f32("memattn.out", &n);
     ck_assert_msg(R.memattn && R.memattn_n == n, "memory attention of the tapped frame not seen");
     rl = rel_l2(R.memattn, ref, n, &ma);
     printf("memory attention (frame %d, object %d): rel L2 %.3g\n", R.tap_frame, R.tap_obj + 1, rl);
-    ck_assert_msg(rl <= 1e-4, "memory attention rel L2 %.3g", rl);
+    double max_stage = rl;
+    ck_assert_msg(T->stage_rel_l2 == 0 || rl <= T->stage_rel_l2, "memory attention rel L2 %.3g",
+                  rl);
     free(ref);
     ref = ref_f32("memenc.features", &n);
     ck_assert_msg(R.memenc && R.memenc_n == n, "memory encoder of the tapped frame not seen");
     rl = rel_l2(R.memenc, ref, n, &ma);
     printf("memory encoder (frame %d, object %d): rel L2 %.3g\n", R.tap_frame, R.tap_obj + 1, rl);
-    ck_assert_msg(rl <= 1e-4, "memory features rel L2 %.3g", rl);
+    if (!(rl <= max_stage)) max_stage = rl;
+    ck_assert_msg(T->stage_rel_l2 == 0 || rl <= T->stage_rel_l2, "memory features rel L2 %.3g",
+                  rl);
     free(ref);
 
-    printf("%d results: min IoU %.6f, mean IoU %.6f, max rel L2 low-res %.3g, pointers %.3g, "
-           "max score error %.3g (%.2f s)\n", R.n, R.min_iou, R.sum_iou / R.n, R.max_rel_low,
-           R.max_rel_ptr, R.max_score_err, dt);
-    if (FX.parity) ck_assert_msg(R.sum_iou / R.n >= 0.998, "mean IoU %.6f", R.sum_iou / R.n);
+    double mean = R.sum_iou / R.n;
+    printf("sam2 video [%s] %s: %d results: IoU min %.6f mean %.6f; max rel L2: low-res %.3g, "
+           "pointers %.3g, memory path %.3g; max score error %.3g (%.2f s)\n",
+           sam2_parity_mode_get()->label, FX.cfg.name, R.n, R.min_iou, mean, R.max_rel_low,
+           R.max_rel_ptr, max_stage, R.max_score_err, dt);
+    ck_assert_msg(mean >= T->mean_iou, "mean IoU %.6f < %g", mean, T->mean_iou);
     free(R.input0), free(R.memattn), free(R.memenc);
     sam2_track_free(trk);
     sam2_free(m);
@@ -484,7 +506,7 @@ START_TEST(test_errors) {
     json_error_t err;
     json_t *img = json_load_file("tests/fixtures/sam2/small/index.json", 0, &err);
     if (img) {
-        tu_cpu_ctx(&ctx, 64 << 20);
+        ck_assert(sam2_parity_ctx(&ctx, 64 << 20) == ROTO_OK);
         sam2_model *mi = NULL;
         ck_assert(sam2_load(&ctx, "tests/fixtures/sam2/small/weights.safetensors", &FX.cfg, &mi) ==
                   ROTO_OK);
@@ -504,10 +526,15 @@ static Suite *suite(void) {
     tcase_add_test(tc, test_pil_resize_basic);
     tcase_add_test(tc, test_memory_pos);
     tcase_add_test(tc, test_replay);
-    tcase_add_test(tc, test_long_video_memory);
     tcase_add_test(tc, test_errors);
     suite_add_tcase(s, tc);
+    // 120 frame encodes: its own case, so that CK_RUN_CASE=video can leave it out
+    // (kernels/cuda/emu/run_emu_parity.sh does, the emulator is slow).
+    TCase *tl = tcase_create("long");
+    tcase_set_timeout(tl, 3600);
+    tcase_add_test(tl, test_long_video_memory);
+    suite_add_tcase(s, tl);
     return s;
 }
 
-TU_MAIN(suite)
+int main(void) { return sam2_parity_main(suite(), "test_sam2_video"); }
