@@ -417,11 +417,16 @@ static int check_prompt(const seg_job *j, int W, int H) {
 // Holes, islands, grow, shrink, soften (tools/matte_cleanup.h): on the host, or
 // with --device cuda through the rt_matte_* ops on the GPU (the mask comes back
 // from roto_predict on the host, so it is uploaded and the matte downloaded).
+// With --device cuda: one context for every matte of the run, made on first use
+// and freed at the end of cmd_segment.
+static rt_ctx *g_cleanup_ctx;
+
 static int cleanup_matte(const seg_args *a, float *m, float *core, float *edge, int W, int H) {
     matte_cleanup_opts o = {.fill_holes = a->fill_holes, .remove_islands = a->remove_islands, .dilate = a->dilate,
                             .erode = a->erode, .feather = a->feather, .core_edge = a->core_edge};
-    roto_status st = a->device == ROTO_DEVICE_CUDA ? matte_cleanup_cuda(&o, m, core, edge, W, H)
-                                                   : matte_cleanup_run(NULL, &o, m, core, edge, W, H);
+    int on_gpu = a->device == ROTO_DEVICE_CUDA && (matte_cleanup_wanted(&o) || o.core_edge > 0);
+    if (on_gpu && !g_cleanup_ctx && matte_cleanup_cuda_ctx(&g_cleanup_ctx) != ROTO_OK) return fail(roto_last_error());
+    roto_status st = matte_cleanup_run(on_gpu ? g_cleanup_ctx : NULL, &o, m, core, edge, W, H);
     return st == ROTO_OK ? 0 : fail(roto_last_error());
 }
 
@@ -688,6 +693,8 @@ int cmd_segment(int argc, char **argv) {
     if (rc == 0) print_results(&a, jobs, n_jobs, W, H, &info, t_load, t_encode);
 
     roto_model_free(model);
+    matte_cleanup_cuda_ctx_free(g_cleanup_ctx);
+    g_cleanup_ctx = NULL;
     for (int i = 0; i < n_jobs; i++) {
         free(jobs[i].matte);
         free(jobs[i].low_res);

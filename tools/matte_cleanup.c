@@ -95,11 +95,8 @@ roto_status matte_cleanup_thread_ctx(rt_ctx **out) {
     return ROTO_OK;
 }
 
-roto_status matte_cleanup_cuda(const matte_cleanup_opts *o, float *m, float *core, float *edge, int w, int h) {
-    if (!matte_cleanup_wanted(o) && !(o->core_edge > 0)) return ROTO_OK;
-    rt_ctx *c = NULL;
-    ROTO_TRY(cuda_ctx_new(&c));
-    roto_status st = matte_cleanup_run(c, o, m, core, edge, w, h);
-    cuda_ctx_free(c);
-    return st;
+roto_status matte_cleanup_cuda_ctx(rt_ctx **out) { return cuda_ctx_new(out); }
+
+void matte_cleanup_cuda_ctx_free(rt_ctx *ctx) {
+    if (ctx) cuda_ctx_free(ctx);
 }

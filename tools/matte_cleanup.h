@@ -35,12 +35,12 @@ roto_status matte_cleanup_run(rt_ctx *ctx, const matte_cleanup_opts *o, float *m
 // rt_cuda_select_device), created on first use and destroyed when the thread
 // exits. roto track's writer workers each get one, so they clean frames up
 // concurrently on their own streams. Not for the main thread (nothing would
-// destroy it): use matte_cleanup_cuda there.
+// destroy it): use matte_cleanup_cuda_ctx there.
 roto_status matte_cleanup_thread_ctx(rt_ctx **out);
 
-// One clean-up (and split) on a CUDA context made for it and destroyed after
-// (roto segment: a few mattes per run). Makes no context when there is nothing
-// to do.
-roto_status matte_cleanup_cuda(const matte_cleanup_opts *o, float *m, float *core, float *edge, int w, int h);
+// A CUDA context for clean-ups on the main thread (roto segment keeps one for
+// its whole run: making one per mask would cost a context each), and its end.
+roto_status matte_cleanup_cuda_ctx(rt_ctx **out);
+void matte_cleanup_cuda_ctx_free(rt_ctx *ctx);
 
 #endif
