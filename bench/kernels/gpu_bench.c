@@ -18,16 +18,15 @@
 // effects are small; the smallest shapes are flagged in the output.
 //
 // usage: gpu_bench [--out DIR] [--quick]
-#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cublas_v2.h>
 #include <cudnn.h>
 
+#include "bench/kernels/bench_env.h"
 #include "engine/backend.h"
 #include "engine/ops.h"
 #include "kernels/cuda/cuda_internal.h"
@@ -255,16 +254,6 @@ static void bench_attn(const attn_shape *s, double *flash_tf, double *naive_tf, 
     dev_free(a.o.data, nq * 2);
 }
 
-// ---- environment ---------------------------------------------------------------------------------
-
-static void shell_line(const char *cmd, char *out, size_t n) {
-    out[0] = '\0';
-    FILE *f = popen(cmd, "r");
-    if (!f) return;
-    if (fgets(out, (int)n, f)) out[strcspn(out, "\r\n")] = '\0';
-    pclose(f);
-}
-
 int main(int argc, char **argv) {
     const char *out_dir = "bench/results";
     int quick = 0;
@@ -288,17 +277,11 @@ int main(int argc, char **argv) {
     rt_cuda_ctx_info(&g_ctx, &dev, gpu, sizeof gpu, &cc_major, &cc_minor);
     cudaRuntimeGetVersion(&rt_ver);
     cudaDriverGetVersion(&drv_ver);
-    shell_line("nvidia-smi --query-gpu=driver_version --format=csv,noheader 2>/dev/null", driver,
-               sizeof driver);
+    bench_shell_line("nvidia-smi --query-gpu=driver_version --format=csv,noheader 2>/dev/null", driver,
+                     sizeof driver);
     if (!driver[0]) snprintf(driver, sizeof driver, "unknown (CUDA driver API %d)", drv_ver);
-#ifdef ROTO_GIT_COMMIT
-    snprintf(commit, sizeof commit, "%s", ROTO_GIT_COMMIT);  // the commit this was built from
-#else
-    shell_line("git describe --always --dirty 2>/dev/null", commit, sizeof commit);
-    if (!commit[0]) snprintf(commit, sizeof commit, "unknown");
-#endif
-    time_t now = time(NULL);
-    strftime(date, sizeof date, "%Y-%m-%d", gmtime(&now));
+    bench_commit(commit, sizeof commit);
+    bench_date(date, sizeof date);
     printf("GPU %s (sm_%d%d, %d SMs), driver %s, CUDA runtime %d, cuBLASLt %zu, cuDNN %zu, commit %s\n",
            gpu, cc_major, cc_minor, g_st->sm_count, driver, rt_ver, cublasLtGetVersion(),
            cudnnGetVersion(), commit);
@@ -332,12 +315,7 @@ int main(int argc, char **argv) {
     const int ng = sizeof gemms / sizeof *gemms, na = sizeof attns / sizeof *attns;
 
     char path[512];
-    char slug[128];
-    size_t j = 0;
-    for (const char *c = gpu; *c && j + 1 < sizeof slug; c++)
-        slug[j++] = isalnum((unsigned char)*c) ? (char)tolower((unsigned char)*c) : '-';
-    slug[j] = '\0';
-    snprintf(path, sizeof path, "%s/%s-%s-kernels.json", out_dir, date, slug);
+    bench_result_path(path, sizeof path, out_dir, date, gpu, "kernels");
     FILE *js = fopen(path, "w");
     if (!js) {
         fprintf(stderr, "gpu_bench: cannot write %s\n", path);

@@ -15,15 +15,14 @@
 // per call is kept. CPU threads: OpenMP's default (OMP_NUM_THREADS).
 //
 // usage: matte_bench [--out DIR] [--quick] [--cpu-only]
-#include <ctype.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "bench/kernels/bench_env.h"
 #include "engine/backend.h"
 #include "engine/ops.h"
 #include "kernels/cuda/cuda_kernels.h"
@@ -163,20 +162,6 @@ static void bench_backend(rt_ctx *ctx, const float *matte, int w, int h, double 
 
 // ---- main ------------------------------------------------------------------------------------------
 
-static void shell_line(const char *cmd, char *out, size_t n) {
-    out[0] = '\0';
-    FILE *f = popen(cmd, "r");
-    if (!f) return;
-    if (fgets(out, (int)n, f)) out[strcspn(out, "\r\n")] = '\0';
-    pclose(f);
-}
-
-static void slugify(const char *s, char *out, size_t n) {
-    size_t j = 0;
-    for (; *s && j + 1 < n; s++) out[j++] = isalnum((unsigned char)*s) ? (char)tolower((unsigned char)*s) : '-';
-    out[j] = '\0';
-}
-
 int main(int argc, char **argv) {
     const char *out_dir = "bench/results";
     int cpu_only = 0;
@@ -202,15 +187,10 @@ int main(int argc, char **argv) {
         rt_cuda_ctx_info(&gpu, &dev, gpu_name, sizeof gpu_name, &ma, &mi);
         have_gpu = 1;
     }
-    shell_line("grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'", cpu_name, sizeof cpu_name);
-#ifdef ROTO_GIT_COMMIT
-    snprintf(commit, sizeof commit, "%s", ROTO_GIT_COMMIT);
-#else
-    shell_line("git describe --always --dirty 2>/dev/null", commit, sizeof commit);
-#endif
+    bench_shell_line("grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'", cpu_name, sizeof cpu_name);
+    bench_commit(commit, sizeof commit);
     gethostname(host, sizeof host - 1);
-    time_t now = time(NULL);
-    strftime(date, sizeof date, "%Y-%m-%d", gmtime(&now));
+    bench_date(date, sizeof date);
     int threads = omp_get_max_threads();
     printf("matte ops: CPU %s, %d threads; CUDA %s; commit %s; median of %d reps of %d calls\n",
            cpu_name[0] ? cpu_name : "?", threads, have_gpu ? gpu_name : "none", commit[0] ? commit : "?",
@@ -237,11 +217,10 @@ int main(int argc, char **argv) {
     }
 
     // Named after the GPU, else after the CPU and its threads (cpu-amd-epyc-2t).
-    char machine[320], slug[320], path[700];
+    char machine[320], path[700];
     if (have_gpu) snprintf(machine, sizeof machine, "%s", gpu_name);
     else snprintf(machine, sizeof machine, "cpu %s %dt", cpu_name[0] ? cpu_name : host, threads);
-    slugify(machine, slug, sizeof slug);
-    snprintf(path, sizeof path, "%s/%s-%s-matte.json", out_dir, date, slug);
+    bench_result_path(path, sizeof path, out_dir, date, machine, "matte");
     FILE *js = fopen(path, "w");
     if (!js) {
         fprintf(stderr, "matte_bench: cannot write %s\n", path);
